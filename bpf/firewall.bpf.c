@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The TC firewall on workload interfaces. Two entry points, named from the workload's
+ * point of view; both are attached to the host-side peer of a workload's veth (or the
+ * workload's interface when it lives in another namespace):
+ *
+ *   from_workload: ingress of the host-side peer: packets the workload sends.
+ *   to_workload:   egress of the host-side peer: packets on their way to the workload.
+ *
+ * Both run the same steps; a connection between two local workloads is judged once, at
+ * the first hook it meets, and the second hook finds its conntrack entry.
+ *
+ * Verdicts: TC_ACT_SHOT drops; a pass is TC_ACT_UNSPEC, "no objection", so programs after
+ * ours on the same hook (tcx chain or cls_bpf filters) still have their say.
+ */
+#include "lib/common.h"
+#include "lib/conntrack.h"
+#include "lib/identity.h"
+#include "lib/maps.h"
+#include "lib/parse.h"
+#include "lib/report.h"
+#include "lib/stats.h"
+#include "lib/verdict.h"
+
+/* Enough for Ethernet, IPv6 with a few extension headers, and TCP. */
+#define FW_PULL_BYTES 256
+
+/* Direct packet access sees only the linear part of the skb; make sure the headers are
+ * there (GRO'd or paged packets may carry them in fragments). */
+static __always_inline void fw_linearize_headers(struct __sk_buff *skb)
+{
+    __u32 linear = skb->data_end - skb->data;
+    __u32 want = skb->len < FW_PULL_BYTES ? skb->len : FW_PULL_BYTES;
+
+    if (linear < want)
+        bpf_skb_pull_data(skb, want);
+}
+
+static __always_inline __u32 fw_judge_new_connection(struct __sk_buff *skb,
+                                                     const struct fw_packet *pkt,
+                                                     __u32 direction, __u64 now)
+{
+    struct fw_policy_key flow = {
+        .src_identity = fw_identity_of(pkt->tuple.family, &pkt->tuple.src_addr),
+        .dst_identity = fw_identity_of(pkt->tuple.family, &pkt->tuple.dst_addr),
+        .dst_port = pkt->policy_port,
+        .protocol = pkt->tuple.protocol,
+    };
+    __u32 reason = fw_verdict_new_flow(&flow);
+    __u32 kind = fw_event_kind_of(reason);
+    __u32 failure;
+
+    if (reason == FW_REASON_LEARNED) {
+        failure = fw_policy_learn(&flow);
+        if (failure)
+            fw_count(&fw_stats_v1, failure, 0);
+    }
+    if (!fw_reason_is_drop(reason)) {
+        failure = fw_ct_create(pkt, flow.src_identity, flow.dst_identity, reason, now);
+        if (failure)
+            fw_count(&fw_stats_v1, failure, 0);
+    }
+    if (kind) {
+        struct fw_report report = {
+            .pkt = pkt,
+            .flow = &flow,
+            .kind = kind,
+            .reason = reason,
+            .direction = direction,
+            .ifindex = skb->ifindex,
+        };
+        fw_report_send(&report, now);
+    }
+    return reason;
+}
+
+static __always_inline __u32 fw_judge(struct __sk_buff *skb, __u32 direction)
+{
+    struct fw_packet pkt = {};
+    __u64 now;
+    __u32 reason;
+
+    fw_linearize_headers(skb);
+    reason = fw_parse((void *)(long)skb->data, (void *)(long)skb->data_end, &pkt);
+    if (reason != FW_PARSED)
+        return reason;
+
+    now = bpf_ktime_get_coarse_ns();
+    reason = fw_ct_lookup(&pkt, now);
+    if (reason != FW_CT_MISS)
+        return reason;
+
+    if (fw_tcp_is_midstream(&pkt)) {
+        /* Identities are left 0: nobody judged this connection. */
+        __u32 failure = fw_ct_create(&pkt, FW_ID_UNKNOWN, FW_ID_UNKNOWN,
+                                     FW_REASON_TCP_MIDSTREAM, now);
+        if (failure)
+            fw_count(&fw_stats_v1, failure, 0);
+        return FW_REASON_TCP_MIDSTREAM;
+    }
+    return fw_judge_new_connection(skb, &pkt, direction, now);
+}
+
+static __always_inline int fw_tc_verdict(struct __sk_buff *skb, __u32 reason)
+{
+    fw_count(&fw_stats_v1, reason, skb->len);
+    return fw_reason_is_drop(reason) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int from_workload(struct __sk_buff *skb)
+{
+    return fw_tc_verdict(skb, fw_judge(skb, FW_DIR_FROM_WORKLOAD));
+}
+
+SEC("tc")
+int to_workload(struct __sk_buff *skb)
+{
+    return fw_tc_verdict(skb, fw_judge(skb, FW_DIR_TO_WORKLOAD));
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

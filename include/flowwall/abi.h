@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The contract between flowwall's eBPF programs and user space.
+ *
+ * Included by the programs in bpf/ and by C++; plain C with fixed-width types only. Every map key,
+ * map value and event record is defined here once. A change to any layout bumps
+ * FW_ABI_VERSION and the version suffix of the maps it touches, so a new daemon never
+ * reuses a pinned map whose layout it does not understand.
+ *
+ * Byte order: addresses are network order (as on the wire). Ports are network order in
+ * the connection-tracking key (copied from the packet) and host order everywhere a human
+ * or the model sees them (policy key, events).
+ */
+#ifndef FLOWWALL_ABI_H
+#define FLOWWALL_ABI_H
+
+#include <linux/types.h>
+
+#define FW_ABI_VERSION 1
+
+/* Map names, used as pin names under the bpffs directory. Kept under 16 characters so
+ * the kernel's copy of the name is the whole name. */
+#define FW_MAP_IPCACHE "fw_ipcache_v1"   /* exact workload address -> identity */
+#define FW_MAP_CIDR "fw_cidr_v1"         /* prefix (CIDR entity) -> identity */
+#define FW_MAP_POLICY "fw_policy_v1"     /* allowed flows: the model in the kernel */
+#define FW_MAP_MODES "fw_modes_v1"       /* identity -> mode */
+#define FW_MAP_SETTINGS "fw_settings_v1" /* run-time settings, one entry */
+#define FW_MAP_CT "fw_ct_v1"             /* connection tracking */
+#define FW_MAP_DEDUP "fw_dedup_v1"       /* last report per flow key, for de-duplication */
+#define FW_MAP_EVENTS "fw_events_v1"     /* ring buffer of struct fw_event */
+#define FW_MAP_STATS "fw_stats_v1"       /* per-CPU counters, indexed by enum fw_counter */
+#define FW_MAP_DENY "fw_deny_v1"         /* XDP: source prefixes to drop */
+#define FW_MAP_XDP_STATS "fw_xstats_v1"  /* XDP: per-CPU counters */
+
+/* Program names (the C function names in bpf/). */
+#define FW_PROG_FROM_WORKLOAD "from_workload"
+#define FW_PROG_TO_WORKLOAD "to_workload"
+#define FW_PROG_UPLINK_PREFILTER "uplink_prefilter"
+
+/* Default capacities; user space may change them before load. */
+#define FW_DEFAULT_IPCACHE_ENTRIES 65536
+#define FW_DEFAULT_CIDR_ENTRIES 16384
+#define FW_DEFAULT_POLICY_ENTRIES 131072
+#define FW_DEFAULT_MODES_ENTRIES 16384
+#define FW_DEFAULT_CT_ENTRIES 262144
+#define FW_DEFAULT_DEDUP_ENTRIES 16384
+#define FW_DEFAULT_EVENTS_BYTES (1u << 20)
+#define FW_DEFAULT_DENY_ENTRIES 262144
+
+/* Identities. Names live in user space; the kernel sees only these numbers. */
+enum fw_reserved_identity {
+    FW_ID_UNKNOWN = 0, /* never looked up successfully; not used as a map value */
+    FW_ID_HOST = 1,    /* the node itself */
+    FW_ID_WORLD = 2,   /* any address no workload or CIDR entity owns */
+    FW_ID_FIRST_ALLOCATED = 256,
+};
+
+enum fw_family {
+    FW_FAMILY_IPV4 = 4,
+    FW_FAMILY_IPV6 = 6,
+};
+
+/* An IPv4 address uses v4 and leaves the other 12 bytes zero. */
+union fw_addr {
+    __u32 v4;
+    __u32 v6[4];
+    __u8 bytes[16];
+};
+
+/* fw_ipcache_v1 key: one workload (or host) address. */
+struct fw_ipcache_key {
+    __u8 family; /* enum fw_family */
+    __u8 pad[3];
+    union fw_addr addr;
+};
+
+/* Value of both fw_ipcache_v1 and fw_cidr_v1. */
+struct fw_identity_info {
+    __u32 identity;
+    __u32 flags; /* FW_IDENTITY_F_* */
+};
+#define FW_IDENTITY_F_LOCAL 0x1 /* a workload on this node */
+
+/* fw_cidr_v1 and fw_deny_v1 key. The LPM trie matches the family byte and the padding
+ * too, so a prefix of length N in the address is stored with prefixlen FW_CIDR_PREFIX_BASE
+ * + N; IPv4 and IPv6 prefixes then never match each other. */
+struct fw_cidr_key {
+    __u32 prefixlen;
+    __u8 family;
+    __u8 pad[3];
+    union fw_addr addr;
+};
+#define FW_CIDR_PREFIX_BASE 32
+
+/* fw_policy_v1: the allowed flows. */
+struct fw_policy_key {
+    __u32 src_identity;
+    __u32 dst_identity;
+    __u16 dst_port; /* host order; 0 for protocols without ports (ICMP) */
+    __u8 protocol;  /* IPPROTO_* (ICMP and ICMPv6 keep their own numbers) */
+    __u8 pad;
+};
+
+struct fw_policy_value {
+    __u32 flags; /* FW_POLICY_F_* */
+};
+#define FW_POLICY_F_LEARNED 0x1 /* added by the datapath while an end was learning */
+#define FW_POLICY_F_MANUAL 0x2  /* added by an operator or an import */
+
+/* Per-identity modes. Order matters: a larger value is stricter among alert/block, see
+ * bpf/lib/verdict.h for how the two ends' modes combine. */
+enum fw_mode {
+    FW_MODE_UNSET = 0, /* no mode: the end does not take part (world, host, CIDR) */
+    FW_MODE_LEARN = 1,
+    FW_MODE_OFF = 2,
+    FW_MODE_ALERT = 3,
+    FW_MODE_BLOCK = 4,
+};
+
+struct fw_mode_value {
+    __u32 mode; /* enum fw_mode */
+};
+
+/* fw_settings_v1[0]: what user space may change while the programs run. */
+struct fw_settings {
+    __u32 default_mode; /* mode of allocated identities without an fw_modes_v1 entry */
+    __u32 flags;        /* reserved, zero */
+};
+
+/* fw_ct_v1: one entry per connection, keyed by the tuple of its first packet. */
+struct fw_ct_key {
+    union fw_addr src_addr;
+    union fw_addr dst_addr;
+    __u16 src_port; /* network order; ICMP echo: the identifier */
+    __u16 dst_port; /* network order; ICMP echo: the identifier */
+    __u8 protocol;
+    __u8 family;
+    __u8 pad[2];
+};
+
+struct fw_ct_value {
+    __u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(), refreshed at most once a second */
+    __u32 src_identity;
+    __u32 dst_identity;
+    __u32 reason; /* enum fw_reason of the packet that opened it */
+    __u32 flags;  /* FW_CT_F_* */
+};
+#define FW_CT_F_REPLY_SEEN 0x1
+
+/* fw_dedup_v1: at most one event per (flow, kind) per interval. */
+struct fw_dedup_key {
+    struct fw_policy_key flow;
+    __u32 kind; /* enum fw_event_kind */
+};
+
+struct fw_dedup_value {
+    __u64 last_report_ns;
+    __u32 suppressed; /* events not sent since the last report */
+    __u32 pad;
+};
+
+/* Why a packet got its verdict. Numbered: counters and events carry these numbers, and
+ * dashboards keep them, so values never change meaning; new reasons go at the end. */
+enum fw_reason {
+    FW_REASON_CT_ESTABLISHED = 0, /* pass: later packet of a tracked connection */
+    FW_REASON_CT_REPLY = 1,       /* pass: reply of a tracked connection */
+    FW_REASON_TCP_MIDSTREAM = 2,  /* pass: TCP without SYN and no entry: predates us, tracked */
+    FW_REASON_POLICY_ALLOW = 3,   /* pass: new connection, in the model */
+    FW_REASON_LEARNED = 4,        /* pass: new connection, an end learns: added to the model */
+    FW_REASON_ALERT = 5,          /* pass: not in the model, strictest mode alert: reported */
+    FW_REASON_MODE_OFF = 6,       /* pass: not in the model, strictest mode off */
+    FW_REASON_NO_WORKLOAD = 7,    /* pass: neither end has a mode */
+    FW_REASON_NOT_IP = 8,         /* pass: not IPv4 or IPv6 (ARP, other ethertypes) */
+    FW_REASON_FRAGMENT = 9,       /* pass: non-first fragment; the first one was judged */
+    FW_REASON_ICMP_CONTROL = 10,  /* pass: ICMP error or IPv6 neighbour discovery */
+    FW_REASON_BLOCKED = 11,       /* drop: not in the model, strictest mode block */
+    FW_REASON_MALFORMED = 12,     /* drop: truncated or inconsistent headers */
+    FW_REASON_CIDR_DENY = 13,     /* XDP drop: source in the deny list */
+    FW_REASON_PREFILTER_PASS = 14, /* XDP pass: source not listed, or not IP */
+    FW_REASON_MAX = 15,
+};
+
+/* Counters: one per reason (packets and bytes with that verdict), then these. */
+enum fw_counter {
+    FW_CTR_EVENTS_SENT = FW_REASON_MAX, /* events written to the ring buffer */
+    FW_CTR_EVENTS_LOST = 16,            /* events dropped: ring buffer full */
+    FW_CTR_EVENTS_SUPPRESSED = 17,      /* events folded into an earlier one (de-dup) */
+    FW_CTR_POLICY_FULL = 18,            /* learned flow not stored: fw_policy_v1 full */
+    FW_CTR_CT_FULL = 19,                /* connection not tracked: fw_ct_v1 insert failed */
+    FW_CTR_MAX = 20,
+};
+
+struct fw_counter_value {
+    __u64 packets; /* or occurrences, for the non-reason counters */
+    __u64 bytes;
+};
+
+enum fw_event_kind {
+    FW_EVENT_LEARNED = 1, /* a new flow was added to the model */
+    FW_EVENT_ALERT = 2,   /* a connection outside the model passed */
+    FW_EVENT_DROP = 3,    /* a connection outside the model was dropped */
+};
+
+/* Which hook saw the packet, from the workload's point of view. */
+enum fw_direction {
+    FW_DIR_FROM_WORKLOAD = 1,
+    FW_DIR_TO_WORKLOAD = 2,
+};
+
+/* One record in fw_events_v1. */
+struct fw_event {
+    __u64 timestamp_ns; /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC_COARSE */
+    __u32 kind;         /* enum fw_event_kind */
+    __u32 reason;       /* enum fw_reason */
+    __u32 src_identity;
+    __u32 dst_identity;
+    union fw_addr src_addr;
+    union fw_addr dst_addr;
+    __u16 src_port; /* host order */
+    __u16 dst_port; /* host order; 0 for ICMP */
+    __u8 protocol;
+    __u8 family;
+    __u8 direction; /* enum fw_direction */
+    __u8 pad;
+    __u32 ifindex;
+    __u32 suppressed; /* repeats of this (flow, kind) folded in since the previous event */
+};
+
+/* Verdict of a reason: drop or pass. */
+static inline int fw_reason_is_drop(__u32 reason)
+{
+    return reason == FW_REASON_BLOCKED || reason == FW_REASON_MALFORMED ||
+           reason == FW_REASON_CIDR_DENY;
+}
+
+#endif /* FLOWWALL_ABI_H */

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// The BPF programs and this library compile abi.h with different compilers and targets;
+// these checks make sure both lay the structs out the same way. A failure here means a
+// field was added without thinking about padding: fix abi.h, bump the map versions.
+#include <cstddef>
+
+#include "flowwall/abi.h"
+
+namespace flowwall::datapath {
+
+static_assert(sizeof(fw_addr) == 16);
+
+static_assert(sizeof(fw_ipcache_key) == 20);
+static_assert(offsetof(fw_ipcache_key, addr) == 4);
+static_assert(sizeof(fw_identity_info) == 8);
+
+static_assert(sizeof(fw_cidr_key) == 24);
+static_assert(offsetof(fw_cidr_key, family) == 4);
+static_assert(offsetof(fw_cidr_key, addr) == 8);
+
+static_assert(sizeof(fw_policy_key) == 12);
+static_assert(offsetof(fw_policy_key, dst_port) == 8);
+static_assert(offsetof(fw_policy_key, protocol) == 10);
+static_assert(sizeof(fw_policy_value) == 4);
+
+static_assert(sizeof(fw_mode_value) == 4);
+static_assert(sizeof(fw_settings) == 8);
+
+static_assert(sizeof(fw_ct_key) == 40);
+static_assert(offsetof(fw_ct_key, src_port) == 32);
+static_assert(offsetof(fw_ct_key, protocol) == 36);
+static_assert(offsetof(fw_ct_key, family) == 37);
+static_assert(sizeof(fw_ct_value) == 24);
+
+static_assert(sizeof(fw_dedup_key) == 16);
+static_assert(sizeof(fw_dedup_value) == 16);
+
+static_assert(sizeof(fw_counter_value) == 16);
+
+static_assert(sizeof(fw_event) == 72);
+static_assert(offsetof(fw_event, src_addr) == 24);
+static_assert(offsetof(fw_event, dst_addr) == 40);
+static_assert(offsetof(fw_event, src_port) == 56);
+static_assert(offsetof(fw_event, protocol) == 60);
+static_assert(offsetof(fw_event, ifindex) == 64);
+static_assert(offsetof(fw_event, suppressed) == 68);
+
+// Counters extend the reasons; the BPF side indexes one array with both.
+static_assert(static_cast<int>(FW_CTR_EVENTS_SENT) == static_cast<int>(FW_REASON_MAX));
+static_assert(FW_CTR_MAX == FW_CTR_CT_FULL + 1);
+static_assert(FW_MODE_OFF < FW_MODE_ALERT && FW_MODE_ALERT < FW_MODE_BLOCK,
+              "bpf/lib/verdict.h picks the strictest mode with max()");
+
+} // namespace flowwall::datapath

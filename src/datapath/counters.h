@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <array>
+
+#include "flowwall/abi.h"
+#include "src/datapath/typed_map.h"
+
+namespace flowwall::datapath {
+
+using CounterMap = PerCpuArray<fw_counter_value>;
+
+// One counter (enum fw_reason or enum fw_counter), summed over CPUs.
+fw_counter_value read_counter(const CounterMap& stats, uint32_t counter);
+
+// Every counter, summed over CPUs; indexed like the map.
+std::array<fw_counter_value, FW_CTR_MAX> read_all_counters(const CounterMap& stats);
+
+} // namespace flowwall::datapath

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "src/datapath/firewall_object.h"
+
+#include <cstring>
+
+#include "firewall.skel.h"
+#include "src/datapath/object_loading.h"
+
+namespace flowwall::datapath {
+namespace {
+
+struct SkeletonDeleter {
+    void operator()(firewall_bpf* skeleton) const { firewall_bpf__destroy(skeleton); }
+};
+using SkeletonOwner = std::unique_ptr<firewall_bpf, SkeletonDeleter>;
+
+Status set_capacity(bpf_map* map, uint32_t entries) {
+    if (int err = bpf_map__set_max_entries(map, entries); err)
+        return Error::from_errno(err, std::string("set capacity of ") + bpf_map__name(map));
+    return {};
+}
+
+Status apply_capacities(firewall_bpf* skeleton, const FirewallCapacities& capacities) {
+    auto& maps = skeleton->maps;
+    for (auto [map, entries] : {std::pair{maps.fw_ipcache_v1, capacities.ipcache_entries},
+                                {maps.fw_cidr_v1, capacities.cidr_entries},
+                                {maps.fw_policy_v1, capacities.policy_entries},
+                                {maps.fw_modes_v1, capacities.mode_entries},
+                                {maps.fw_ct_v1, capacities.conntrack_entries},
+                                {maps.fw_dedup_v1, capacities.dedup_entries},
+                                {maps.fw_events_v1, capacities.event_buffer_bytes}}) {
+        if (auto status = set_capacity(map, entries); !status)
+            return status;
+    }
+    return {};
+}
+
+// abi.h names the maps for user space; bpf/lib/maps.h defines them. Both must agree, or
+// pins and documentation would name maps that do not exist.
+Status check_map_names(firewall_bpf* skeleton) {
+    for (const char* name : {FW_MAP_IPCACHE, FW_MAP_CIDR, FW_MAP_POLICY, FW_MAP_MODES,
+                             FW_MAP_SETTINGS, FW_MAP_CT, FW_MAP_DEDUP, FW_MAP_EVENTS,
+                             FW_MAP_STATS}) {
+        if (bpf_object__find_map_by_name(skeleton->obj, name) == nullptr)
+            return Error{EINVAL, std::string("abi.h names map ") + name +
+                                     " but bpf/firewall.bpf.c has no such map: rebuild both"};
+    }
+    return {};
+}
+
+} // namespace
+
+Result<std::unique_ptr<FirewallObject>> FirewallObject::load(const FirewallOptions& options) {
+    SkeletonOwner skeleton(firewall_bpf__open());
+    if (!skeleton)
+        return Error::from_errno(errno, "open firewall BPF object");
+
+    if (auto status = check_map_names(skeleton.get()); !status)
+        return status.error();
+    if (auto status = apply_capacities(skeleton.get(), options.capacities); !status)
+        return status.error();
+    skeleton->rodata->fw_ct_timeout_tcp_ns = options.conntrack_tcp_timeout.count();
+    skeleton->rodata->fw_ct_timeout_other_ns = options.conntrack_other_timeout.count();
+    skeleton->rodata->fw_dedup_interval_ns = options.event_dedup_interval.count();
+
+    if (!options.pin_dir.empty()) {
+        if (auto status = pin_maps_by_name(skeleton->obj, options.pin_dir); !status)
+            return status.error();
+    }
+    if (auto status = load_object(skeleton->obj, "firewall (bpf/firewall.bpf.c)"); !status)
+        return status.error();
+    if (!options.pin_dir.empty()) {
+        if (auto status = pin_programs(skeleton->obj, options.pin_dir); !status)
+            return status.error();
+    }
+
+    std::unique_ptr<FirewallObject> object(new FirewallObject(skeleton.release(), options));
+    object->bind_maps();
+    return object;
+}
+
+FirewallObject::FirewallObject(firewall_bpf* skeleton, FirewallOptions options)
+    : skeleton_(skeleton), options_(std::move(options)) {}
+
+FirewallObject::~FirewallObject() { firewall_bpf__destroy(skeleton_); }
+
+void FirewallObject::bind_maps() {
+    auto& m = skeleton_->maps;
+    auto view = [](bpf_map* map) {
+        return std::tuple{bpf_map__fd(map), std::string(bpf_map__name(map)),
+                          bpf_map__max_entries(map)};
+    };
+    maps_.ipcache = std::make_from_tuple<decltype(maps_.ipcache)>(view(m.fw_ipcache_v1));
+    maps_.cidr = std::make_from_tuple<decltype(maps_.cidr)>(view(m.fw_cidr_v1));
+    maps_.policy = std::make_from_tuple<decltype(maps_.policy)>(view(m.fw_policy_v1));
+    maps_.modes = std::make_from_tuple<decltype(maps_.modes)>(view(m.fw_modes_v1));
+    maps_.settings = std::make_from_tuple<decltype(maps_.settings)>(view(m.fw_settings_v1));
+    maps_.conntrack = std::make_from_tuple<decltype(maps_.conntrack)>(view(m.fw_ct_v1));
+    maps_.dedup = std::make_from_tuple<decltype(maps_.dedup)>(view(m.fw_dedup_v1));
+    maps_.stats = PerCpuArray<fw_counter_value>(bpf_map__fd(m.fw_stats_v1), FW_MAP_STATS);
+    maps_.events_fd = bpf_map__fd(m.fw_events_v1);
+}
+
+int FirewallObject::program_fd(FirewallProgram program) const {
+    switch (program) {
+    case FirewallProgram::from_workload:
+        return bpf_program__fd(skeleton_->progs.from_workload);
+    case FirewallProgram::to_workload:
+        return bpf_program__fd(skeleton_->progs.to_workload);
+    }
+    return -1;
+}
+
+Status FirewallObject::unpin() {
+    if (options_.pin_dir.empty())
+        return {};
+    return unpin_object(skeleton_->obj, options_.pin_dir);
+}
+
+} // namespace flowwall::datapath

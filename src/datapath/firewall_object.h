@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+// Owner of the TC firewall object (bpf/firewall.bpf.c): opens the skeleton, applies the
+// load-time settings, reuses or pins the maps, loads, and hands out typed views of the
+// maps and the program fds. Destroying it unloads everything that is not pinned or
+// attached.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+#include "flowwall/abi.h"
+#include "src/datapath/counters.h"
+#include "src/datapath/result.h"
+#include "src/datapath/typed_map.h"
+
+struct firewall_bpf;
+
+namespace flowwall::datapath {
+
+struct FirewallCapacities {
+    uint32_t ipcache_entries = FW_DEFAULT_IPCACHE_ENTRIES;
+    uint32_t cidr_entries = FW_DEFAULT_CIDR_ENTRIES;
+    uint32_t policy_entries = FW_DEFAULT_POLICY_ENTRIES;
+    uint32_t mode_entries = FW_DEFAULT_MODES_ENTRIES;
+    uint32_t conntrack_entries = FW_DEFAULT_CT_ENTRIES;
+    uint32_t dedup_entries = FW_DEFAULT_DEDUP_ENTRIES;
+    uint32_t event_buffer_bytes = FW_DEFAULT_EVENTS_BYTES; // power of two, >= page size
+};
+
+struct FirewallOptions {
+    // Where maps and programs are pinned; empty: nothing is pinned (tests, benchmarks).
+    std::filesystem::path pin_dir;
+    FirewallCapacities capacities;
+    std::chrono::nanoseconds conntrack_tcp_timeout = std::chrono::hours(6);
+    std::chrono::nanoseconds conntrack_other_timeout = std::chrono::seconds(60);
+    // At most one event per (flow, kind) in this interval.
+    std::chrono::nanoseconds event_dedup_interval = std::chrono::seconds(5);
+};
+
+enum class FirewallProgram { from_workload, to_workload };
+
+struct FirewallMaps {
+    TypedMap<fw_ipcache_key, fw_identity_info> ipcache;
+    TypedMap<fw_cidr_key, fw_identity_info> cidr;
+    TypedMap<fw_policy_key, fw_policy_value> policy;
+    TypedMap<uint32_t, fw_mode_value> modes;
+    TypedMap<uint32_t, fw_settings> settings;
+    TypedMap<fw_ct_key, fw_ct_value> conntrack;
+    TypedMap<fw_dedup_key, fw_dedup_value> dedup;
+    PerCpuArray<fw_counter_value> stats;
+    int events_fd = -1; // ring buffer of fw_event: read it with EventReader
+};
+
+class FirewallObject {
+  public:
+    static Result<std::unique_ptr<FirewallObject>> load(const FirewallOptions& options);
+    ~FirewallObject();
+    FirewallObject(const FirewallObject&) = delete;
+    FirewallObject& operator=(const FirewallObject&) = delete;
+
+    int program_fd(FirewallProgram program) const;
+    FirewallMaps& maps() { return maps_; }
+    const FirewallMaps& maps() const { return maps_; }
+    const FirewallOptions& options() const { return options_; }
+
+    // Removes this object's pins (maps and programs) from options().pin_dir.
+    Status unpin();
+
+  private:
+    FirewallObject(firewall_bpf* skeleton, FirewallOptions options);
+    void bind_maps();
+
+    firewall_bpf* skeleton_;
+    FirewallOptions options_;
+    FirewallMaps maps_;
+};
+
+} // namespace flowwall::datapath

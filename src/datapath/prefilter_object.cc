@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "src/datapath/prefilter_object.h"
+
+#include "prefilter.skel.h"
+#include "src/datapath/object_loading.h"
+
+namespace flowwall::datapath {
+namespace {
+
+struct SkeletonDeleter {
+    void operator()(prefilter_bpf* skeleton) const { prefilter_bpf__destroy(skeleton); }
+};
+
+} // namespace
+
+Result<std::unique_ptr<PrefilterObject>> PrefilterObject::load(const PrefilterOptions& options) {
+    std::unique_ptr<prefilter_bpf, SkeletonDeleter> skeleton(prefilter_bpf__open());
+    if (!skeleton)
+        return Error::from_errno(errno, "open prefilter BPF object");
+    if (int err = bpf_map__set_max_entries(skeleton->maps.fw_deny_v1, options.deny_entries); err)
+        return Error::from_errno(err, "set capacity of " FW_MAP_DENY);
+
+    if (!options.pin_dir.empty()) {
+        if (auto status = pin_maps_by_name(skeleton->obj, options.pin_dir); !status)
+            return status.error();
+    }
+    if (auto status = load_object(skeleton->obj, "prefilter (bpf/prefilter.bpf.c)"); !status)
+        return status.error();
+    if (!options.pin_dir.empty()) {
+        if (auto status = pin_programs(skeleton->obj, options.pin_dir); !status)
+            return status.error();
+    }
+    return std::unique_ptr<PrefilterObject>(new PrefilterObject(skeleton.release(), options));
+}
+
+PrefilterObject::PrefilterObject(prefilter_bpf* skeleton, PrefilterOptions options)
+    : skeleton_(skeleton), options_(std::move(options)),
+      maps_{TypedMap<fw_cidr_key, uint32_t>(bpf_map__fd(skeleton->maps.fw_deny_v1),
+                                            FW_MAP_DENY,
+                                            bpf_map__max_entries(skeleton->maps.fw_deny_v1)),
+            PerCpuArray<fw_counter_value>(bpf_map__fd(skeleton->maps.fw_xstats_v1),
+                                          FW_MAP_XDP_STATS)} {}
+
+PrefilterObject::~PrefilterObject() { prefilter_bpf__destroy(skeleton_); }
+
+int PrefilterObject::program_fd() const {
+    return bpf_program__fd(skeleton_->progs.uplink_prefilter);
+}
+
+Status PrefilterObject::unpin() {
+    if (options_.pin_dir.empty())
+        return {};
+    return unpin_object(skeleton_->obj, options_.pin_dir);
+}
+
+} // namespace flowwall::datapath

@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "src/datapath/result.h"
+
+#include <cstring>
+
+namespace flowwall::datapath {
+
+std::string Error::to_string() const {
+    if (errnum == 0)
+        return message;
+    return message + ": " + std::strerror(errnum);
+}
+
+} // namespace flowwall::datapath

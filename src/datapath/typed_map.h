@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+// Typed views of BPF maps: the only place where keys and values become void*. A view does
+// not own the map; the object that loaded it (FirewallObject, PrefilterObject) does.
+#pragma once
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "src/datapath/result.h"
+
+namespace flowwall::datapath {
+
+// Turns a failed map update into an error that names the map and, when it is full, what
+// to change.
+Error map_update_error(const std::string& map_name, int errnum, uint32_t max_entries);
+
+template <typename Key, typename Value>
+class TypedMap {
+  public:
+    TypedMap() = default;
+    TypedMap(int fd, std::string name, uint32_t max_entries)
+        : fd_(fd), name_(std::move(name)), max_entries_(max_entries) {}
+
+    std::optional<Value> lookup(const Key& key) const {
+        Value value{};
+        if (bpf_map_lookup_elem(fd_, &key, &value) != 0)
+            return std::nullopt;
+        return value;
+    }
+
+    Status update(const Key& key, const Value& value, uint64_t flags = BPF_ANY) {
+        if (bpf_map_update_elem(fd_, &key, &value, flags) != 0)
+            return map_update_error(name_, errno, max_entries_);
+        return {};
+    }
+
+    // Absent keys are not an error: the caller wanted them gone.
+    Status erase(const Key& key) {
+        if (bpf_map_delete_elem(fd_, &key) != 0 && errno != ENOENT)
+            return Error::from_errno(errno, "delete from map " + name_);
+        return {};
+    }
+
+    // Entries at the time of the walk; a concurrent writer may add or remove some.
+    std::vector<std::pair<Key, Value>> entries() const {
+        std::vector<std::pair<Key, Value>> out;
+        Key key{}, next{};
+        const Key* cursor = nullptr;
+        while (bpf_map_get_next_key(fd_, cursor, &next) == 0) {
+            Value value{};
+            if (bpf_map_lookup_elem(fd_, &next, &value) == 0)
+                out.emplace_back(next, value);
+            key = next;
+            cursor = &key;
+        }
+        return out;
+    }
+
+    std::size_t count() const {
+        std::size_t n = 0;
+        Key key{}, next{};
+        const Key* cursor = nullptr;
+        while (bpf_map_get_next_key(fd_, cursor, &next) == 0) {
+            ++n;
+            key = next;
+            cursor = &key;
+        }
+        return n;
+    }
+
+    Status clear() {
+        for (const auto& [key, value] : entries()) {
+            if (auto status = erase(key); !status)
+                return status;
+        }
+        return {};
+    }
+
+    int fd() const { return fd_; }
+    const std::string& name() const { return name_; }
+    uint32_t max_entries() const { return max_entries_; }
+
+  private:
+    int fd_ = -1;
+    std::string name_;
+    uint32_t max_entries_ = 0;
+};
+
+// A per-CPU array: the kernel hands user space one value per possible CPU.
+template <typename Value>
+class PerCpuArray {
+  public:
+    PerCpuArray() = default;
+    PerCpuArray(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+
+    std::vector<Value> lookup_per_cpu(uint32_t index) const {
+        std::vector<Value> values(static_cast<std::size_t>(libbpf_num_possible_cpus()));
+        if (bpf_map_lookup_elem(fd_, &index, values.data()) != 0)
+            values.clear();
+        return values;
+    }
+
+    Status reset(uint32_t index) {
+        std::vector<Value> zeros(static_cast<std::size_t>(libbpf_num_possible_cpus()));
+        if (bpf_map_update_elem(fd_, &index, zeros.data(), BPF_ANY) != 0)
+            return Error::from_errno(errno, "reset " + name_ + "[" + std::to_string(index) + "]");
+        return {};
+    }
+
+    int fd() const { return fd_; }
+
+  private:
+    int fd_ = -1;
+    std::string name_;
+};
+
+} // namespace flowwall::datapath

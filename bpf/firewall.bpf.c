@@ -38,7 +38,7 @@ static __always_inline void fw_linearize_headers(struct __sk_buff *skb)
 
 static __always_inline __u32 fw_judge_new_connection(struct __sk_buff *skb,
                                                      const struct fw_packet *pkt,
-                                                     __u32 direction, __u64 now)
+                                                     __u32 direction, __u64 jiffies)
 {
     struct fw_policy_key flow = {
         .src_identity = fw_identity_of(pkt->tuple.family, &pkt->tuple.src_addr),
@@ -56,7 +56,7 @@ static __always_inline __u32 fw_judge_new_connection(struct __sk_buff *skb,
             fw_count(&fw_stats_v1, failure, 0);
     }
     if (!fw_reason_is_drop(reason)) {
-        failure = fw_ct_create(pkt, flow.src_identity, flow.dst_identity, reason, now);
+        failure = fw_ct_create(pkt, flow.src_identity, flow.dst_identity, reason, jiffies);
         if (failure)
             fw_count(&fw_stats_v1, failure, 0);
     }
@@ -69,7 +69,7 @@ static __always_inline __u32 fw_judge_new_connection(struct __sk_buff *skb,
             .direction = direction,
             .ifindex = skb->ifindex,
         };
-        fw_report_send(&report, now);
+        fw_report_send(&report, bpf_ktime_get_coarse_ns());
     }
     return reason;
 }
@@ -77,7 +77,7 @@ static __always_inline __u32 fw_judge_new_connection(struct __sk_buff *skb,
 static __always_inline __u32 fw_judge(struct __sk_buff *skb, __u32 direction)
 {
     struct fw_packet pkt = {};
-    __u64 now;
+    __u64 jiffies;
     __u32 reason;
 
     fw_linearize_headers(skb);
@@ -85,20 +85,23 @@ static __always_inline __u32 fw_judge(struct __sk_buff *skb, __u32 direction)
     if (reason != FW_PARSED)
         return reason;
 
-    now = bpf_ktime_get_coarse_ns();
-    reason = fw_ct_lookup(&pkt, now);
+    jiffies = bpf_jiffies64();
+    if (fw_tcp_is_opening(&pkt))
+        return fw_judge_new_connection(skb, &pkt, direction, jiffies);
+
+    reason = fw_ct_lookup(&pkt, jiffies);
     if (reason != FW_CT_MISS)
         return reason;
 
     if (fw_tcp_is_midstream(&pkt)) {
         /* Identities are left 0: nobody judged this connection. */
         __u32 failure = fw_ct_create(&pkt, FW_ID_UNKNOWN, FW_ID_UNKNOWN,
-                                     FW_REASON_TCP_MIDSTREAM, now);
+                                     FW_REASON_TCP_MIDSTREAM, jiffies);
         if (failure)
             fw_count(&fw_stats_v1, failure, 0);
         return FW_REASON_TCP_MIDSTREAM;
     }
-    return fw_judge_new_connection(skb, &pkt, direction, now);
+    return fw_judge_new_connection(skb, &pkt, direction, jiffies);
 }
 
 static __always_inline int fw_tc_verdict(struct __sk_buff *skb, __u32 reason)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Connection tracking: only the first packet of a connection is judged. One entry per
- * connection, keyed by the tuple of its first packet; replies find it by the reversed
- * tuple, so an established packet costs one lookup and a reply two.
+ * connection, keyed by the tuple of its first packet, in the map of its family; replies
+ * find it by the reversed tuple, so an established packet costs one lookup and a reply
+ * two.
  */
 #ifndef FW_BPF_CONNTRACK_H
 #define FW_BPF_CONNTRACK_H
@@ -13,53 +14,63 @@
 /* Returned by fw_ct_lookup() when no live entry matches. */
 #define FW_CT_MISS ((__u32)-1)
 
-/* Idle timeouts; load-time settings (set through the skeleton before load). */
-const volatile __u64 fw_ct_timeout_tcp_ns = 6 * 3600 * NSEC_PER_SEC;
-const volatile __u64 fw_ct_timeout_other_ns = 60 * NSEC_PER_SEC;
+/* Idle timeouts in jiffies; load-time settings, converted by user space, which knows the
+ * kernel's HZ. The defaults assume HZ=250. */
+const volatile __u64 fw_ct_timeout_tcp_jiffies = 6 * 3600 * 250;
+const volatile __u64 fw_ct_timeout_other_jiffies = 60 * 250;
 
 static __always_inline int fw_ct_expired(const struct fw_ct_value *entry, __u8 protocol,
                                          __u64 now)
 {
-    __u64 timeout = protocol == IPPROTO_TCP ? fw_ct_timeout_tcp_ns : fw_ct_timeout_other_ns;
+    __u64 timeout =
+        protocol == IPPROTO_TCP ? fw_ct_timeout_tcp_jiffies : fw_ct_timeout_other_jiffies;
 
-    return now - entry->last_seen_ns > timeout;
+    return now - entry->last_seen_jiffies > timeout;
 }
 
 /* Writing last_seen on every packet would bounce the entry's cache line between CPUs;
- * once a second is precise enough for timeouts counted in minutes. */
+ * a refresh every ~second is precise enough for timeouts counted in minutes. */
 static __always_inline void fw_ct_touch(struct fw_ct_value *entry, __u64 now)
 {
-    if (now - entry->last_seen_ns > NSEC_PER_SEC)
-        entry->last_seen_ns = now;
+    if (now - entry->last_seen_jiffies > FW_CT_REFRESH_JIFFIES)
+        entry->last_seen_jiffies = now;
 }
 
-static __always_inline void fw_ct_reverse(const struct fw_ct_key *key, struct fw_ct_key *out)
+/* The entry of the connection `tuple` opened (reversed: the one its peer opened). */
+static __always_inline struct fw_ct_value *fw_ct_find(const struct fw_tuple *tuple, int reversed)
 {
-    out->src_addr = key->dst_addr;
-    out->dst_addr = key->src_addr;
-    out->src_port = key->dst_port;
-    out->dst_port = key->src_port;
-    out->protocol = key->protocol;
-    out->family = key->family;
-    out->pad[0] = 0;
-    out->pad[1] = 0;
+    if (tuple->family == FW_FAMILY_IPV4) {
+        struct fw_ct4_key key = {
+            .src_addr = reversed ? tuple->dst_addr.v4 : tuple->src_addr.v4,
+            .dst_addr = reversed ? tuple->src_addr.v4 : tuple->dst_addr.v4,
+            .src_port = reversed ? tuple->dst_port : tuple->src_port,
+            .dst_port = reversed ? tuple->src_port : tuple->dst_port,
+            .protocol = tuple->protocol,
+        };
+        return bpf_map_lookup_elem(&fw_ct4_v1, &key);
+    }
+    struct fw_ct6_key key = {
+        .src_addr = reversed ? tuple->dst_addr : tuple->src_addr,
+        .dst_addr = reversed ? tuple->src_addr : tuple->dst_addr,
+        .src_port = reversed ? tuple->dst_port : tuple->src_port,
+        .dst_port = reversed ? tuple->src_port : tuple->dst_port,
+        .protocol = tuple->protocol,
+    };
+    return bpf_map_lookup_elem(&fw_ct6_v1, &key);
 }
 
 /* FW_REASON_CT_ESTABLISHED or FW_REASON_CT_REPLY for a packet of a live connection,
- * otherwise FW_CT_MISS. */
+ * otherwise FW_CT_MISS. `now` is in jiffies. */
 static __always_inline __u32 fw_ct_lookup(const struct fw_packet *pkt, __u64 now)
 {
-    struct fw_ct_value *entry;
-    struct fw_ct_key reply;
+    struct fw_ct_value *entry = fw_ct_find(&pkt->tuple, 0);
 
-    entry = bpf_map_lookup_elem(&fw_ct_v1, &pkt->tuple);
     if (entry && !fw_ct_expired(entry, pkt->tuple.protocol, now)) {
         fw_ct_touch(entry, now);
         return FW_REASON_CT_ESTABLISHED;
     }
 
-    fw_ct_reverse(&pkt->tuple, &reply);
-    entry = bpf_map_lookup_elem(&fw_ct_v1, &reply);
+    entry = fw_ct_find(&pkt->tuple, 1);
     if (entry && !fw_ct_expired(entry, pkt->tuple.protocol, now)) {
         fw_ct_touch(entry, now);
         if (!(entry->flags & FW_CT_F_REPLY_SEEN))
@@ -77,20 +88,47 @@ static __always_inline int fw_tcp_is_midstream(const struct fw_packet *pkt)
            (pkt->tcp_flags & (FW_TCP_SYN | FW_TCP_ACK)) != FW_TCP_SYN;
 }
 
+/* A SYN without ACK is always the first packet of a connection (or its retransmission,
+ * which gets the same verdict again): it is judged without a conntrack lookup. */
+static __always_inline int fw_tcp_is_opening(const struct fw_packet *pkt)
+{
+    return pkt->tuple.protocol == IPPROTO_TCP &&
+           (pkt->tcp_flags & (FW_TCP_SYN | FW_TCP_ACK)) == FW_TCP_SYN;
+}
+
 /* Returns 0, or FW_CTR_CT_FULL when the entry could not be stored. */
 static __always_inline __u32 fw_ct_create(const struct fw_packet *pkt, __u32 src_identity,
                                           __u32 dst_identity, __u32 reason, __u64 now)
 {
+    const struct fw_tuple *tuple = &pkt->tuple;
     struct fw_ct_value entry = {
-        .last_seen_ns = now,
+        .last_seen_jiffies = now,
         .src_identity = src_identity,
         .dst_identity = dst_identity,
         .reason = reason,
     };
+    long err;
 
-    if (bpf_map_update_elem(&fw_ct_v1, &pkt->tuple, &entry, BPF_ANY))
-        return FW_CTR_CT_FULL;
-    return 0;
+    if (tuple->family == FW_FAMILY_IPV4) {
+        struct fw_ct4_key key = {
+            .src_addr = tuple->src_addr.v4,
+            .dst_addr = tuple->dst_addr.v4,
+            .src_port = tuple->src_port,
+            .dst_port = tuple->dst_port,
+            .protocol = tuple->protocol,
+        };
+        err = bpf_map_update_elem(&fw_ct4_v1, &key, &entry, BPF_ANY);
+    } else {
+        struct fw_ct6_key key = {
+            .src_addr = tuple->src_addr,
+            .dst_addr = tuple->dst_addr,
+            .src_port = tuple->src_port,
+            .dst_port = tuple->dst_port,
+            .protocol = tuple->protocol,
+        };
+        err = bpf_map_update_elem(&fw_ct6_v1, &key, &entry, BPF_ANY);
+    }
+    return err ? FW_CTR_CT_FULL : 0;
 }
 
 #endif /* FW_BPF_CONNTRACK_H */

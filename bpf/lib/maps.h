@@ -35,8 +35,9 @@ struct {
     __uint(map_flags, BPF_F_NO_PREALLOC);
 } fw_policy_v1 SEC(".maps");
 
+/* Indexed by identity: an array lookup is inlined by the JIT. */
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, FW_DEFAULT_MODES_ENTRIES);
     __type(key, __u32);
     __type(value, struct fw_mode_value);
@@ -54,9 +55,16 @@ struct {
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, FW_DEFAULT_CT_ENTRIES);
-    __type(key, struct fw_ct_key);
+    __type(key, struct fw_ct4_key);
     __type(value, struct fw_ct_value);
-} fw_ct_v1 SEC(".maps");
+} fw_ct4_v1 SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, FW_DEFAULT_CT_ENTRIES);
+    __type(key, struct fw_ct6_key);
+    __type(value, struct fw_ct_value);
+} fw_ct6_v1 SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -39,8 +39,19 @@
 #define FW_IP_OFFSET 0x1fff
 #define FW_IP6_OFFSET 0xfff8
 
+/* The connection tuple of a packet, either family. */
+struct fw_tuple {
+    union fw_addr src_addr;
+    union fw_addr dst_addr;
+    __u16 src_port; /* network order; ICMP echo: the identifier */
+    __u16 dst_port;
+    __u8 protocol;
+    __u8 family;
+    __u8 pad[2];
+};
+
 struct fw_packet {
-    struct fw_ct_key tuple; /* as on the wire */
+    struct fw_tuple tuple; /* as on the wire */
     __u16 policy_port;      /* destination port in host order; 0 without ports */
     __u8 tcp_flags;
     __u8 pad;

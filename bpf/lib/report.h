@@ -26,7 +26,7 @@ static __always_inline void fw_report_send(const struct fw_report *report, __u64
 {
     struct fw_dedup_key dedup_key = {.flow = *report->flow, .kind = report->kind};
     struct fw_dedup_value *last = bpf_map_lookup_elem(&fw_dedup_v1, &dedup_key);
-    const struct fw_ct_key *tuple = &report->pkt->tuple;
+    const struct fw_tuple *tuple = &report->pkt->tuple;
     struct fw_event *event;
     __u32 suppressed = 0;
 

@@ -7,8 +7,9 @@
  *                                    alert: allowed and reported
  *                                    off:   allowed silently
  *   - neither end has a mode      -> allowed (no workload takes part)
- * An allocated identity without its own entry has the global default mode; reserved
- * identities (world, host) and CIDR entities have no mode unless given one.
+ * An allocated identity whose mode is unset has the global default mode; reserved
+ * identities (world, host) have no mode unless given one, and user space gives CIDR
+ * entities none.
  */
 #ifndef FW_BPF_VERDICT_H
 #define FW_BPF_VERDICT_H
@@ -19,7 +20,7 @@ static __always_inline __u32 fw_mode_of(__u32 identity, __u32 default_mode)
 {
     struct fw_mode_value *value = bpf_map_lookup_elem(&fw_modes_v1, &identity);
 
-    if (value)
+    if (value && value->mode != FW_MODE_UNSET)
         return value->mode;
     return identity >= FW_ID_FIRST_ALLOCATED ? default_mode : FW_MODE_UNSET;
 }

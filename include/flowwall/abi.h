@@ -23,9 +23,10 @@
 #define FW_MAP_IPCACHE "fw_ipcache_v1"   /* exact workload address -> identity */
 #define FW_MAP_CIDR "fw_cidr_v1"         /* prefix (CIDR entity) -> identity */
 #define FW_MAP_POLICY "fw_policy_v1"     /* allowed flows: the model in the kernel */
-#define FW_MAP_MODES "fw_modes_v1"       /* identity -> mode */
+#define FW_MAP_MODES "fw_modes_v1"       /* identity -> mode (array indexed by identity) */
 #define FW_MAP_SETTINGS "fw_settings_v1" /* run-time settings, one entry */
-#define FW_MAP_CT "fw_ct_v1"             /* connection tracking */
+#define FW_MAP_CT4 "fw_ct4_v1"           /* connection tracking, IPv4 */
+#define FW_MAP_CT6 "fw_ct6_v1"           /* connection tracking, IPv6 */
 #define FW_MAP_DEDUP "fw_dedup_v1"       /* last report per flow key, for de-duplication */
 #define FW_MAP_EVENTS "fw_events_v1"     /* ring buffer of struct fw_event */
 #define FW_MAP_STATS "fw_stats_v1"       /* per-CPU counters, indexed by enum fw_counter */
@@ -41,8 +42,8 @@
 #define FW_DEFAULT_IPCACHE_ENTRIES 65536
 #define FW_DEFAULT_CIDR_ENTRIES 16384
 #define FW_DEFAULT_POLICY_ENTRIES 131072
-#define FW_DEFAULT_MODES_ENTRIES 16384
-#define FW_DEFAULT_CT_ENTRIES 262144
+#define FW_DEFAULT_MODES_ENTRIES 65536 /* identities beyond it take the default mode */
+#define FW_DEFAULT_CT_ENTRIES 262144 /* per family */
 #define FW_DEFAULT_DEDUP_ENTRIES 16384
 #define FW_DEFAULT_EVENTS_BYTES (1u << 20)
 #define FW_DEFAULT_DENY_ENTRIES 262144
@@ -117,35 +118,50 @@ enum fw_mode {
     FW_MODE_BLOCK = 4,
 };
 
+/* fw_modes_v1 is an array indexed by identity: the JIT inlines its lookup, so a new
+ * connection pays no helper call for the modes of its two ends. */
 struct fw_mode_value {
-    __u32 mode; /* enum fw_mode */
+    __u32 mode; /* enum fw_mode; FW_MODE_UNSET: no mode of its own */
 };
 
 /* fw_settings_v1[0]: what user space may change while the programs run. */
 struct fw_settings {
-    __u32 default_mode; /* mode of allocated identities without an fw_modes_v1 entry */
+    __u32 default_mode; /* mode of allocated identities whose fw_modes_v1 slot is unset */
     __u32 flags;        /* reserved, zero */
 };
 
-/* fw_ct_v1: one entry per connection, keyed by the tuple of its first packet. */
-struct fw_ct_key {
-    union fw_addr src_addr;
-    union fw_addr dst_addr;
+/* fw_ct4_v1 / fw_ct6_v1: one entry per connection, keyed by the tuple of its first
+ * packet. One map per family: hashing the 16-byte IPv4 key instead of a 40-byte
+ * family-agnostic one is most of an established packet's cost. */
+struct fw_ct4_key {
+    __u32 src_addr;
+    __u32 dst_addr;
     __u16 src_port; /* network order; ICMP echo: the identifier */
     __u16 dst_port; /* network order; ICMP echo: the identifier */
     __u8 protocol;
-    __u8 family;
-    __u8 pad[2];
+    __u8 pad[3];
 };
 
+struct fw_ct6_key {
+    union fw_addr src_addr;
+    union fw_addr dst_addr;
+    __u16 src_port;
+    __u16 dst_port;
+    __u8 protocol;
+    __u8 pad[3];
+};
+
+/* Value of both conntrack maps. */
 struct fw_ct_value {
-    __u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(), refreshed at most once a second */
+    __u64 last_seen_jiffies; /* bpf_jiffies64(): inlined by the JIT, unlike the ktime
+                              * helpers; refreshed at most every FW_CT_REFRESH_JIFFIES */
     __u32 src_identity;
     __u32 dst_identity;
     __u32 reason; /* enum fw_reason of the packet that opened it */
     __u32 flags;  /* FW_CT_F_* */
 };
 #define FW_CT_F_REPLY_SEEN 0x1
+#define FW_CT_REFRESH_JIFFIES 256
 
 /* fw_dedup_v1: at most one event per (flow, kind) per interval. */
 struct fw_dedup_key {
@@ -186,7 +202,7 @@ enum fw_counter {
     FW_CTR_EVENTS_LOST = 16,            /* events dropped: ring buffer full */
     FW_CTR_EVENTS_SUPPRESSED = 17,      /* events folded into an earlier one (de-dup) */
     FW_CTR_POLICY_FULL = 18,            /* learned flow not stored: fw_policy_v1 full */
-    FW_CTR_CT_FULL = 19,                /* connection not tracked: fw_ct_v1 insert failed */
+    FW_CTR_CT_FULL = 19,                /* connection not tracked: conntrack insert failed */
     FW_CTR_MAX = 20,
 };
 

@@ -26,10 +26,12 @@ static_assert(sizeof(fw_policy_value) == 4);
 static_assert(sizeof(fw_mode_value) == 4);
 static_assert(sizeof(fw_settings) == 8);
 
-static_assert(sizeof(fw_ct_key) == 40);
-static_assert(offsetof(fw_ct_key, src_port) == 32);
-static_assert(offsetof(fw_ct_key, protocol) == 36);
-static_assert(offsetof(fw_ct_key, family) == 37);
+static_assert(sizeof(fw_ct4_key) == 16);
+static_assert(offsetof(fw_ct4_key, src_port) == 8);
+static_assert(offsetof(fw_ct4_key, protocol) == 12);
+static_assert(sizeof(fw_ct6_key) == 40);
+static_assert(offsetof(fw_ct6_key, src_port) == 32);
+static_assert(offsetof(fw_ct6_key, protocol) == 36);
 static_assert(sizeof(fw_ct_value) == 24);
 
 static_assert(sizeof(fw_dedup_key) == 16);

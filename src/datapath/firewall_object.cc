@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "firewall.skel.h"
+#include "src/datapath/kernel_hz.h"
 #include "src/datapath/object_loading.h"
 
 namespace flowwall::datapath {
@@ -26,7 +27,8 @@ Status apply_capacities(firewall_bpf* skeleton, const FirewallCapacities& capaci
                                 {maps.fw_cidr_v1, capacities.cidr_entries},
                                 {maps.fw_policy_v1, capacities.policy_entries},
                                 {maps.fw_modes_v1, capacities.mode_entries},
-                                {maps.fw_ct_v1, capacities.conntrack_entries},
+                                {maps.fw_ct4_v1, capacities.conntrack_entries},
+                                {maps.fw_ct6_v1, capacities.conntrack_entries},
                                 {maps.fw_dedup_v1, capacities.dedup_entries},
                                 {maps.fw_events_v1, capacities.event_buffer_bytes}}) {
         if (auto status = set_capacity(map, entries); !status)
@@ -38,9 +40,9 @@ Status apply_capacities(firewall_bpf* skeleton, const FirewallCapacities& capaci
 // abi.h names the maps for user space; bpf/lib/maps.h defines them. Both must agree, or
 // pins and documentation would name maps that do not exist.
 Status check_map_names(firewall_bpf* skeleton) {
-    for (const char* name : {FW_MAP_IPCACHE, FW_MAP_CIDR, FW_MAP_POLICY, FW_MAP_MODES,
-                             FW_MAP_SETTINGS, FW_MAP_CT, FW_MAP_DEDUP, FW_MAP_EVENTS,
-                             FW_MAP_STATS}) {
+    for (const char* name :
+         {FW_MAP_IPCACHE, FW_MAP_CIDR, FW_MAP_POLICY, FW_MAP_MODES, FW_MAP_SETTINGS, FW_MAP_CT4,
+          FW_MAP_CT6, FW_MAP_DEDUP, FW_MAP_EVENTS, FW_MAP_STATS}) {
         if (bpf_object__find_map_by_name(skeleton->obj, name) == nullptr)
             return Error{EINVAL, std::string("abi.h names map ") + name +
                                      " but bpf/firewall.bpf.c has no such map: rebuild both"};
@@ -59,8 +61,13 @@ Result<std::unique_ptr<FirewallObject>> FirewallObject::load(const FirewallOptio
         return status.error();
     if (auto status = apply_capacities(skeleton.get(), options.capacities); !status)
         return status.error();
-    skeleton->rodata->fw_ct_timeout_tcp_ns = options.conntrack_tcp_timeout.count();
-    skeleton->rodata->fw_ct_timeout_other_ns = options.conntrack_other_timeout.count();
+    auto hz = kernel_hz();
+    if (!hz)
+        return hz.error();
+    skeleton->rodata->fw_ct_timeout_tcp_jiffies =
+        to_jiffies(options.conntrack_tcp_timeout, hz.value());
+    skeleton->rodata->fw_ct_timeout_other_jiffies =
+        to_jiffies(options.conntrack_other_timeout, hz.value());
     skeleton->rodata->fw_dedup_interval_ns = options.event_dedup_interval.count();
 
     if (!options.pin_dir.empty()) {
@@ -82,7 +89,9 @@ Result<std::unique_ptr<FirewallObject>> FirewallObject::load(const FirewallOptio
 FirewallObject::FirewallObject(firewall_bpf* skeleton, FirewallOptions options)
     : skeleton_(skeleton), options_(std::move(options)) {}
 
-FirewallObject::~FirewallObject() { firewall_bpf__destroy(skeleton_); }
+FirewallObject::~FirewallObject() {
+    firewall_bpf__destroy(skeleton_);
+}
 
 void FirewallObject::bind_maps() {
     auto& m = skeleton_->maps;
@@ -95,7 +104,8 @@ void FirewallObject::bind_maps() {
     maps_.policy = std::make_from_tuple<decltype(maps_.policy)>(view(m.fw_policy_v1));
     maps_.modes = std::make_from_tuple<decltype(maps_.modes)>(view(m.fw_modes_v1));
     maps_.settings = std::make_from_tuple<decltype(maps_.settings)>(view(m.fw_settings_v1));
-    maps_.conntrack = std::make_from_tuple<decltype(maps_.conntrack)>(view(m.fw_ct_v1));
+    maps_.conntrack4 = std::make_from_tuple<decltype(maps_.conntrack4)>(view(m.fw_ct4_v1));
+    maps_.conntrack6 = std::make_from_tuple<decltype(maps_.conntrack6)>(view(m.fw_ct6_v1));
     maps_.dedup = std::make_from_tuple<decltype(maps_.dedup)>(view(m.fw_dedup_v1));
     maps_.stats = PerCpuArray<fw_counter_value>(bpf_map__fd(m.fw_stats_v1), FW_MAP_STATS);
     maps_.events_fd = bpf_map__fd(m.fw_events_v1);

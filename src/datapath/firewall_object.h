@@ -23,7 +23,7 @@ struct FirewallCapacities {
     uint32_t cidr_entries = FW_DEFAULT_CIDR_ENTRIES;
     uint32_t policy_entries = FW_DEFAULT_POLICY_ENTRIES;
     uint32_t mode_entries = FW_DEFAULT_MODES_ENTRIES;
-    uint32_t conntrack_entries = FW_DEFAULT_CT_ENTRIES;
+    uint32_t conntrack_entries = FW_DEFAULT_CT_ENTRIES; // each family
     uint32_t dedup_entries = FW_DEFAULT_DEDUP_ENTRIES;
     uint32_t event_buffer_bytes = FW_DEFAULT_EVENTS_BYTES; // power of two, >= page size
 };
@@ -46,14 +46,15 @@ struct FirewallMaps {
     TypedMap<fw_policy_key, fw_policy_value> policy;
     TypedMap<uint32_t, fw_mode_value> modes;
     TypedMap<uint32_t, fw_settings> settings;
-    TypedMap<fw_ct_key, fw_ct_value> conntrack;
+    TypedMap<fw_ct4_key, fw_ct_value> conntrack4;
+    TypedMap<fw_ct6_key, fw_ct_value> conntrack6;
     TypedMap<fw_dedup_key, fw_dedup_value> dedup;
     PerCpuArray<fw_counter_value> stats;
     int events_fd = -1; // ring buffer of fw_event: read it with EventReader
 };
 
 class FirewallObject {
-  public:
+public:
     static Result<std::unique_ptr<FirewallObject>> load(const FirewallOptions& options);
     ~FirewallObject();
     FirewallObject(const FirewallObject&) = delete;
@@ -67,7 +68,7 @@ class FirewallObject {
     // Removes this object's pins (maps and programs) from options().pin_dir.
     Status unpin();
 
-  private:
+private:
     FirewallObject(firewall_bpf* skeleton, FirewallOptions options);
     void bind_maps();
 

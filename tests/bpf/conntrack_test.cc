@@ -23,7 +23,9 @@ class Conntrack : public FirewallFixture {
 };
 
 TEST_F(Conntrack, TcpHandshakeRepliesAndLaterPacketsPassOnTheEntry) {
-    // web -> db, judged once at web's hook; db's hook and the replies find the entry.
+    // web -> db. A bare SYN is always judged (it can only open a connection, and judging
+    // it costs less than a conntrack lookup), so it is judged at both hooks; every later
+    // packet and every reply passes on the entry.
     EXPECT_EQ(send(PacketBuilder::tcp(web.v4, 41000, db.v4, 5432, TcpFlags::syn)), Verdict::pass);
     EXPECT_EQ(send(PacketBuilder::tcp(web.v4, 41000, db.v4, 5432, TcpFlags::syn),
                    FirewallProgram::to_workload),
@@ -33,10 +35,10 @@ TEST_F(Conntrack, TcpHandshakeRepliesAndLaterPacketsPassOnTheEntry) {
               Verdict::pass);
     EXPECT_EQ(send(PacketBuilder::tcp(web.v4, 41000, db.v4, 5432, TcpFlags::ack)), Verdict::pass);
 
-    EXPECT_EQ(counter(FW_REASON_POLICY_ALLOW), 1u);
-    EXPECT_EQ(counter(FW_REASON_CT_ESTABLISHED), 2u);
+    EXPECT_EQ(counter(FW_REASON_POLICY_ALLOW), 2u);
+    EXPECT_EQ(counter(FW_REASON_CT_ESTABLISHED), 1u);
     EXPECT_EQ(counter(FW_REASON_CT_REPLY), 1u);
-    auto entries = maps().conntrack.entries();
+    auto entries = maps().conntrack4.entries();
     ASSERT_EQ(entries.size(), 1u);
     EXPECT_EQ(entries[0].second.src_identity, web.identity);
     EXPECT_EQ(entries[0].second.dst_identity, db.identity);
@@ -79,12 +81,13 @@ TEST_F(Conntrack, TcpMidstreamWithoutEntryIsAdoptedNotJudged) {
 
 TEST_F(Conntrack, ExpiredEntryIsJudgedAgain) {
     ASSERT_EQ(send(PacketBuilder::udp(web.v4, 41005, db.v4, 53)), Verdict::pass);
-    auto entries = maps().conntrack.entries();
+    auto entries = maps().conntrack4.entries();
     ASSERT_EQ(entries.size(), 1u);
-    // Age the entry past the UDP timeout (60 s by default) by moving last_seen back.
+    // Age the entry past the UDP timeout (60 s by default) by moving last_seen back 200 s
+    // (at most 200,000 jiffies, for HZ up to 1000).
     auto aged = entries[0].second;
-    aged.last_seen_ns -= 120'000'000'000ull;
-    ASSERT_TRUE(maps().conntrack.update(entries[0].first, aged).ok());
+    aged.last_seen_jiffies -= 200'000;
+    ASSERT_TRUE(maps().conntrack4.update(entries[0].first, aged).ok());
     // With the flow gone from the model, the late reply is no longer a reply.
     ASSERT_TRUE(maps().policy.erase(flow(web.identity, db.identity, 53, IPPROTO_UDP)).ok());
     EXPECT_EQ(send(PacketBuilder::udp(web.v4, 41005, db.v4, 53)), Verdict::drop);

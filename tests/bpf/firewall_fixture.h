@@ -112,6 +112,10 @@ class FirewallFixture : public ::testing::Test {
         ASSERT_TRUE(maps().policy.update(key, {FW_POLICY_F_MANUAL}).ok());
     }
 
+    std::size_t conntrack_count() {
+        return maps().conntrack4.count() + maps().conntrack6.count();
+    }
+
     bool in_model(const fw_policy_key& key) { return maps().policy.lookup(key).has_value(); }
 
     Verdict run(FirewallProgram program, const std::vector<uint8_t>& frame) {

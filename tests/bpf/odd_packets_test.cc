@@ -33,7 +33,7 @@ class OddPackets : public FirewallFixture {
                       Verdict::drop);
         }
         EXPECT_EQ(counter(FW_REASON_MALFORMED) - before, whole - first);
-        EXPECT_EQ(maps().conntrack.count(), 0u);
+        EXPECT_EQ(conntrack_count(), 0u);
         EXPECT_TRUE(take_events().empty());
     }
 };

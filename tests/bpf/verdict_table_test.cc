@@ -125,7 +125,7 @@ TEST_P(VerdictTable, NewConnection) {
         EXPECT_TRUE(events.empty());
     }
 
-    EXPECT_EQ(maps().conntrack.count(), drops ? 0u : 1u);
+    EXPECT_EQ(conntrack_count(), drops ? 0u : 1u);
     EXPECT_EQ(in_model(key), row.in_model || row.reason == FW_REASON_LEARNED);
 }
 

@@ -24,6 +24,10 @@ int print_to_spdlog(enum libbpf_print_level level, const char* format, va_list a
 
     if (active_capture != nullptr)
         active_capture->append_line(text);
+    // Creating the clsact hook when one exists is how flowwall finds out that it is not
+    // the hook's owner; the kernel's refusal is expected, not a warning.
+    if (text.find("Exclusivity flag on") != std::string::npos)
+        level = LIBBPF_DEBUG;
     switch (level) {
     case LIBBPF_WARN:
         spdlog::warn("libbpf: {}", text);

@@ -62,7 +62,6 @@ Address address_of(uint32_t i) {
     return Address::v4(text);
 }
 
-
 constexpr uint16_t service_port = 5432;
 
 // A fresh firewall with `entries` workloads, each in block mode, and `entries` flows in the
@@ -145,9 +144,9 @@ std::vector<CaseResult> run_entries(uint32_t entries, int empty_fd, const Settin
     }
     // (b) new allowed connections: fresh source ports every round.
     for (int round = 0; round < settings.rounds; ++round) {
-        auto fresh = syn_mix(entries, settings.packets,
-                             static_cast<uint16_t>(2048 + round * settings.packets % 60000),
-                             false, random);
+        auto fresh =
+            syn_mix(entries, settings.packets,
+                    static_cast<uint16_t>(2048 + round * settings.packets % 60000), false, random);
         allowed_empty.push_back(mean_ns(empty_fd, fresh, repeat));
         allowed.push_back(mean_ns(fw, fresh, repeat));
     }
@@ -168,13 +167,13 @@ Settings parse_args(int argc, char** argv) {
         std::string arg = argv[i];
         if (arg == "--json") {
             settings.json = true;
-        } else if ((arg == "--rounds" || arg == "--packets" || arg == "--repeat") &&
-                   i + 1 < argc) {
+        } else if ((arg == "--rounds" || arg == "--packets" || arg == "--repeat") && i + 1 < argc) {
             int value = std::atoi(argv[++i]);
             if (value <= 0)
                 throw std::invalid_argument(arg + " wants a positive number");
-            (arg == "--rounds" ? settings.rounds
-                               : arg == "--packets" ? settings.packets : settings.repeat) = value;
+            (arg == "--rounds"    ? settings.rounds
+             : arg == "--packets" ? settings.packets
+                                  : settings.repeat) = value;
         } else {
             throw std::invalid_argument("unknown argument '" + arg +
                                         "'; usage: datapath_bench [--json] [--rounds N] "

@@ -7,8 +7,7 @@
 #include <bpf/bpf_helpers.h>
 
 SEC("tc")
-int empty(struct __sk_buff *skb)
-{
+int empty(struct __sk_buff* skb) {
     (void)skb;
     return TC_ACT_UNSPEC;
 }

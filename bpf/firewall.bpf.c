@@ -27,8 +27,7 @@
 
 /* Direct packet access sees only the linear part of the skb; make sure the headers are
  * there (GRO'd or paged packets may carry them in fragments). */
-static __always_inline void fw_linearize_headers(struct __sk_buff *skb)
-{
+static __always_inline void fw_linearize_headers(struct __sk_buff* skb) {
     __u32 linear = skb->data_end - skb->data;
     __u32 want = skb->len < FW_PULL_BYTES ? skb->len : FW_PULL_BYTES;
 
@@ -36,10 +35,9 @@ static __always_inline void fw_linearize_headers(struct __sk_buff *skb)
         bpf_skb_pull_data(skb, want);
 }
 
-static __always_inline __u32 fw_judge_new_connection(struct __sk_buff *skb,
-                                                     const struct fw_packet *pkt,
-                                                     __u32 direction, __u64 jiffies)
-{
+static __always_inline __u32 fw_judge_new_connection(struct __sk_buff* skb,
+                                                     const struct fw_packet* pkt, __u32 direction,
+                                                     __u64 jiffies) {
     struct fw_policy_key flow = {
         .src_identity = fw_identity_of(pkt->tuple.family, &pkt->tuple.src_addr),
         .dst_identity = fw_identity_of(pkt->tuple.family, &pkt->tuple.dst_addr),
@@ -74,14 +72,13 @@ static __always_inline __u32 fw_judge_new_connection(struct __sk_buff *skb,
     return reason;
 }
 
-static __always_inline __u32 fw_judge(struct __sk_buff *skb, __u32 direction)
-{
+static __always_inline __u32 fw_judge(struct __sk_buff* skb, __u32 direction) {
     struct fw_packet pkt = {};
     __u64 jiffies;
     __u32 reason;
 
     fw_linearize_headers(skb);
-    reason = fw_parse((void *)(long)skb->data, (void *)(long)skb->data_end, &pkt);
+    reason = fw_parse((void*)(long)skb->data, (void*)(long)skb->data_end, &pkt);
     if (reason != FW_PARSED)
         return reason;
 
@@ -95,8 +92,8 @@ static __always_inline __u32 fw_judge(struct __sk_buff *skb, __u32 direction)
 
     if (fw_tcp_is_midstream(&pkt)) {
         /* Identities are left 0: nobody judged this connection. */
-        __u32 failure = fw_ct_create(&pkt, FW_ID_UNKNOWN, FW_ID_UNKNOWN,
-                                     FW_REASON_TCP_MIDSTREAM, jiffies);
+        __u32 failure =
+            fw_ct_create(&pkt, FW_ID_UNKNOWN, FW_ID_UNKNOWN, FW_REASON_TCP_MIDSTREAM, jiffies);
         if (failure)
             fw_count(&fw_stats_v1, failure, 0);
         return FW_REASON_TCP_MIDSTREAM;
@@ -104,21 +101,18 @@ static __always_inline __u32 fw_judge(struct __sk_buff *skb, __u32 direction)
     return fw_judge_new_connection(skb, &pkt, direction, jiffies);
 }
 
-static __always_inline int fw_tc_verdict(struct __sk_buff *skb, __u32 reason)
-{
+static __always_inline int fw_tc_verdict(struct __sk_buff* skb, __u32 reason) {
     fw_count(&fw_stats_v1, reason, skb->len);
     return fw_reason_is_drop(reason) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 }
 
 SEC("tc")
-int from_workload(struct __sk_buff *skb)
-{
+int from_workload(struct __sk_buff* skb) {
     return fw_tc_verdict(skb, fw_judge(skb, FW_DIR_FROM_WORKLOAD));
 }
 
 SEC("tc")
-int to_workload(struct __sk_buff *skb)
-{
+int to_workload(struct __sk_buff* skb) {
     return fw_tc_verdict(skb, fw_judge(skb, FW_DIR_TO_WORKLOAD));
 }
 

@@ -25,16 +25,15 @@ struct {
 } fw_xstats_v1 SEC(".maps");
 
 /* Source address of an IPv4/IPv6 frame; 0 if there is none to read. */
-static __always_inline int fw_source_of(void *data, void *data_end, struct fw_cidr_key *key)
-{
-    struct ethhdr *eth = data;
+static __always_inline int fw_source_of(void* data, void* data_end, struct fw_cidr_key* key) {
+    struct ethhdr* eth = data;
 
-    if ((void *)(eth + 1) > data_end)
+    if ((void*)(eth + 1) > data_end)
         return 0;
     if (eth->h_proto == bpf_htons(ETH_P_IP)) {
-        struct iphdr *ip = (void *)(eth + 1);
+        struct iphdr* ip = (void*)(eth + 1);
 
-        if ((void *)(ip + 1) > data_end)
+        if ((void*)(ip + 1) > data_end)
             return 0;
         key->prefixlen = FW_CIDR_PREFIX_BASE + 32;
         key->family = FW_FAMILY_IPV4;
@@ -42,9 +41,9 @@ static __always_inline int fw_source_of(void *data, void *data_end, struct fw_ci
         return 1;
     }
     if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
-        struct ipv6hdr *ip6 = (void *)(eth + 1);
+        struct ipv6hdr* ip6 = (void*)(eth + 1);
 
-        if ((void *)(ip6 + 1) > data_end)
+        if ((void*)(ip6 + 1) > data_end)
             return 0;
         key->prefixlen = FW_CIDR_PREFIX_BASE + 128;
         key->family = FW_FAMILY_IPV6;
@@ -55,10 +54,9 @@ static __always_inline int fw_source_of(void *data, void *data_end, struct fw_ci
 }
 
 SEC("xdp")
-int uplink_prefilter(struct xdp_md *ctx)
-{
-    void *data = (void *)(long)ctx->data;
-    void *data_end = (void *)(long)ctx->data_end;
+int uplink_prefilter(struct xdp_md* ctx) {
+    void* data = (void*)(long)ctx->data;
+    void* data_end = (void*)(long)ctx->data_end;
     struct fw_cidr_key source = {};
     __u32 reason = FW_REASON_PREFILTER_PASS;
 

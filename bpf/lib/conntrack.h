@@ -19,9 +19,8 @@
 const volatile __u64 fw_ct_timeout_tcp_jiffies = 6 * 3600 * 250;
 const volatile __u64 fw_ct_timeout_other_jiffies = 60 * 250;
 
-static __always_inline int fw_ct_expired(const struct fw_ct_value *entry, __u8 protocol,
-                                         __u64 now)
-{
+static __always_inline int fw_ct_expired(const struct fw_ct_value* entry, __u8 protocol,
+                                         __u64 now) {
     __u64 timeout =
         protocol == IPPROTO_TCP ? fw_ct_timeout_tcp_jiffies : fw_ct_timeout_other_jiffies;
 
@@ -30,15 +29,13 @@ static __always_inline int fw_ct_expired(const struct fw_ct_value *entry, __u8 p
 
 /* Writing last_seen on every packet would bounce the entry's cache line between CPUs;
  * a refresh every ~second is precise enough for timeouts counted in minutes. */
-static __always_inline void fw_ct_touch(struct fw_ct_value *entry, __u64 now)
-{
+static __always_inline void fw_ct_touch(struct fw_ct_value* entry, __u64 now) {
     if (now - entry->last_seen_jiffies > FW_CT_REFRESH_JIFFIES)
         entry->last_seen_jiffies = now;
 }
 
 /* The entry of the connection `tuple` opened (reversed: the one its peer opened). */
-static __always_inline struct fw_ct_value *fw_ct_find(const struct fw_tuple *tuple, int reversed)
-{
+static __always_inline struct fw_ct_value* fw_ct_find(const struct fw_tuple* tuple, int reversed) {
     if (tuple->family == FW_FAMILY_IPV4) {
         struct fw_ct4_key key = {
             .src_addr = reversed ? tuple->dst_addr.v4 : tuple->src_addr.v4,
@@ -61,9 +58,8 @@ static __always_inline struct fw_ct_value *fw_ct_find(const struct fw_tuple *tup
 
 /* FW_REASON_CT_ESTABLISHED or FW_REASON_CT_REPLY for a packet of a live connection,
  * otherwise FW_CT_MISS. `now` is in jiffies. */
-static __always_inline __u32 fw_ct_lookup(const struct fw_packet *pkt, __u64 now)
-{
-    struct fw_ct_value *entry = fw_ct_find(&pkt->tuple, 0);
+static __always_inline __u32 fw_ct_lookup(const struct fw_packet* pkt, __u64 now) {
+    struct fw_ct_value* entry = fw_ct_find(&pkt->tuple, 0);
 
     if (entry && !fw_ct_expired(entry, pkt->tuple.protocol, now)) {
         fw_ct_touch(entry, now);
@@ -82,25 +78,22 @@ static __always_inline __u32 fw_ct_lookup(const struct fw_packet *pkt, __u64 now
 
 /* Only a SYN without ACK opens a TCP connection; any other TCP packet without an entry
  * belongs to a connection older than the programs (a daemon restart must not cut it). */
-static __always_inline int fw_tcp_is_midstream(const struct fw_packet *pkt)
-{
+static __always_inline int fw_tcp_is_midstream(const struct fw_packet* pkt) {
     return pkt->tuple.protocol == IPPROTO_TCP &&
            (pkt->tcp_flags & (FW_TCP_SYN | FW_TCP_ACK)) != FW_TCP_SYN;
 }
 
 /* A SYN without ACK is always the first packet of a connection (or its retransmission,
  * which gets the same verdict again): it is judged without a conntrack lookup. */
-static __always_inline int fw_tcp_is_opening(const struct fw_packet *pkt)
-{
+static __always_inline int fw_tcp_is_opening(const struct fw_packet* pkt) {
     return pkt->tuple.protocol == IPPROTO_TCP &&
            (pkt->tcp_flags & (FW_TCP_SYN | FW_TCP_ACK)) == FW_TCP_SYN;
 }
 
 /* Returns 0, or FW_CTR_CT_FULL when the entry could not be stored. */
-static __always_inline __u32 fw_ct_create(const struct fw_packet *pkt, __u32 src_identity,
-                                          __u32 dst_identity, __u32 reason, __u64 now)
-{
-    const struct fw_tuple *tuple = &pkt->tuple;
+static __always_inline __u32 fw_ct_create(const struct fw_packet* pkt, __u32 src_identity,
+                                          __u32 dst_identity, __u32 reason, __u64 now) {
+    const struct fw_tuple* tuple = &pkt->tuple;
     struct fw_ct_value entry = {
         .last_seen_jiffies = now,
         .src_identity = src_identity,

@@ -6,10 +6,9 @@
 
 /* Identity of an address: the exact entry of a workload (hash: every local workload has
  * one, so the hot path never walks the trie), else the longest CIDR entity, else world. */
-static __always_inline __u32 fw_identity_of(__u8 family, const union fw_addr *addr)
-{
+static __always_inline __u32 fw_identity_of(__u8 family, const union fw_addr* addr) {
     struct fw_ipcache_key exact = {.family = family, .addr = *addr};
-    struct fw_identity_info *info;
+    struct fw_identity_info* info;
     struct fw_cidr_key prefix;
 
     info = bpf_map_lookup_elem(&fw_ipcache_v1, &exact);

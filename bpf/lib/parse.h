@@ -35,8 +35,8 @@
 #define FW_TCP_RST 0x04
 #define FW_TCP_ACK 0x10
 
-#define FW_IP_MF 0x2000
-#define FW_IP_OFFSET 0x1fff
+#define FW_IP_MF      0x2000
+#define FW_IP_OFFSET  0x1fff
 #define FW_IP6_OFFSET 0xfff8
 
 /* The connection tuple of a packet, either family. */
@@ -52,7 +52,7 @@ struct fw_tuple {
 
 struct fw_packet {
     struct fw_tuple tuple; /* as on the wire */
-    __u16 policy_port;      /* destination port in host order; 0 without ports */
+    __u16 policy_port;     /* destination port in host order; 0 without ports */
     __u8 tcp_flags;
     __u8 pad;
 };
@@ -67,15 +67,15 @@ struct fw_icmp_hdr {
     __be16 echo_sequence;
 };
 
-#define FW_ICMP_ECHOREPLY 0
-#define FW_ICMP_DEST_UNREACH 3
-#define FW_ICMP_SOURCE_QUENCH 4
-#define FW_ICMP_REDIRECT 5
-#define FW_ICMP_ECHO 8
-#define FW_ICMP_TIME_EXCEEDED 11
-#define FW_ICMP_PARAMETERPROB 12
+#define FW_ICMP_ECHOREPLY      0
+#define FW_ICMP_DEST_UNREACH   3
+#define FW_ICMP_SOURCE_QUENCH  4
+#define FW_ICMP_REDIRECT       5
+#define FW_ICMP_ECHO           8
+#define FW_ICMP_TIME_EXCEEDED  11
+#define FW_ICMP_PARAMETERPROB  12
 #define FW_ICMPV6_ECHO_REQUEST 128
-#define FW_ICMPV6_ECHO_REPLY 129
+#define FW_ICMPV6_ECHO_REPLY   129
 
 /* uapi has no IPv6 fragment header struct. */
 struct fw_ipv6_frag_hdr {
@@ -85,52 +85,47 @@ struct fw_ipv6_frag_hdr {
     __be32 identification;
 };
 
-static __always_inline int fw_icmp_is_control(__u8 type)
-{
+static __always_inline int fw_icmp_is_control(__u8 type) {
     return type == FW_ICMP_DEST_UNREACH || type == FW_ICMP_SOURCE_QUENCH ||
            type == FW_ICMP_REDIRECT || type == FW_ICMP_TIME_EXCEEDED ||
            type == FW_ICMP_PARAMETERPROB;
 }
 
-static __always_inline int fw_icmp_is_echo(__u8 type)
-{
+static __always_inline int fw_icmp_is_echo(__u8 type) {
     return type == FW_ICMP_ECHO || type == FW_ICMP_ECHOREPLY;
 }
 
-static __always_inline int fw_icmpv6_is_control(__u8 type)
-{
+static __always_inline int fw_icmpv6_is_control(__u8 type) {
     /* Errors are < 128; 130-137 and 143 are MLD, router/neighbour discovery, redirect:
      * without them IPv6 does not work at all. */
     return type < 128 || (type >= 130 && type <= 137) || type == 143;
 }
 
-static __always_inline int fw_icmpv6_is_echo(__u8 type)
-{
+static __always_inline int fw_icmpv6_is_echo(__u8 type) {
     return type == FW_ICMPV6_ECHO_REQUEST || type == FW_ICMPV6_ECHO_REPLY;
 }
 
 /* Fills the ports of pkt from the transport header at l4. */
-static __always_inline __u32 fw_parse_l4(void *l4, void *data_end, __u8 protocol,
-                                        struct fw_packet *pkt)
-{
+static __always_inline __u32 fw_parse_l4(void* l4, void* data_end, __u8 protocol,
+                                         struct fw_packet* pkt) {
     pkt->tuple.protocol = protocol;
 
     switch (protocol) {
     case IPPROTO_TCP: {
-        struct tcphdr *tcp = l4;
+        struct tcphdr* tcp = l4;
 
-        if ((void *)(tcp + 1) > data_end)
+        if ((void*)(tcp + 1) > data_end)
             return FW_REASON_MALFORMED;
         pkt->tuple.src_port = tcp->source;
         pkt->tuple.dst_port = tcp->dest;
         pkt->policy_port = bpf_ntohs(tcp->dest);
-        pkt->tcp_flags = ((__u8 *)tcp)[13];
+        pkt->tcp_flags = ((__u8*)tcp)[13];
         return FW_PARSED;
     }
     case IPPROTO_UDP: {
-        struct udphdr *udp = l4;
+        struct udphdr* udp = l4;
 
-        if ((void *)(udp + 1) > data_end)
+        if ((void*)(udp + 1) > data_end)
             return FW_REASON_MALFORMED;
         pkt->tuple.src_port = udp->source;
         pkt->tuple.dst_port = udp->dest;
@@ -141,17 +136,17 @@ static __always_inline __u32 fw_parse_l4(void *l4, void *data_end, __u8 protocol
     case IPPROTO_ICMPV6: {
         /* The echo identifier stands in for both ports, so request and reply share a
          * tuple; the policy port is 0: the model says "icmp", not which type. */
-        struct fw_icmp_hdr *icmp = l4;
+        struct fw_icmp_hdr* icmp = l4;
         int control, echo;
 
-        if ((void *)(icmp + 1) > data_end)
+        if ((void*)(icmp + 1) > data_end)
             return FW_REASON_MALFORMED;
         control = protocol == IPPROTO_ICMP ? fw_icmp_is_control(icmp->type)
                                            : fw_icmpv6_is_control(icmp->type);
         if (control)
             return FW_REASON_ICMP_CONTROL;
-        echo = protocol == IPPROTO_ICMP ? fw_icmp_is_echo(icmp->type)
-                                        : fw_icmpv6_is_echo(icmp->type);
+        echo =
+            protocol == IPPROTO_ICMP ? fw_icmp_is_echo(icmp->type) : fw_icmpv6_is_echo(icmp->type);
         if (echo) {
             pkt->tuple.src_port = icmp->echo_id;
             pkt->tuple.dst_port = icmp->echo_id;
@@ -163,12 +158,11 @@ static __always_inline __u32 fw_parse_l4(void *l4, void *data_end, __u8 protocol
     }
 }
 
-static __always_inline __u32 fw_parse_ipv4(void *l3, void *data_end, struct fw_packet *pkt)
-{
-    struct iphdr *ip = l3;
+static __always_inline __u32 fw_parse_ipv4(void* l3, void* data_end, struct fw_packet* pkt) {
+    struct iphdr* ip = l3;
     __u32 header_len;
 
-    if ((void *)(ip + 1) > data_end)
+    if ((void*)(ip + 1) > data_end)
         return FW_REASON_MALFORMED;
     if (ip->version != 4 || ip->ihl < 5)
         return FW_REASON_MALFORMED;
@@ -182,10 +176,9 @@ static __always_inline __u32 fw_parse_ipv4(void *l3, void *data_end, struct fw_p
     return fw_parse_l4(l3 + header_len, data_end, ip->protocol, pkt);
 }
 
-static __always_inline __u32 fw_parse_ipv6(void *l3, void *data_end, struct fw_packet *pkt)
-{
-    struct ipv6hdr *ip6 = l3;
-    void *cursor = (void *)(ip6 + 1);
+static __always_inline __u32 fw_parse_ipv6(void* l3, void* data_end, struct fw_packet* pkt) {
+    struct ipv6hdr* ip6 = l3;
+    void* cursor = (void*)(ip6 + 1);
     __u8 nexthdr;
     int i;
 
@@ -204,27 +197,27 @@ static __always_inline __u32 fw_parse_ipv6(void *l3, void *data_end, struct fw_p
         case IPPROTO_HOPOPTS:
         case IPPROTO_ROUTING:
         case IPPROTO_DSTOPTS: {
-            struct ipv6_opt_hdr *opt = cursor;
+            struct ipv6_opt_hdr* opt = cursor;
 
-            if ((void *)(opt + 1) > data_end)
+            if ((void*)(opt + 1) > data_end)
                 return FW_REASON_MALFORMED;
             nexthdr = opt->nexthdr;
             cursor += (opt->hdrlen + 1) * 8;
             break;
         }
         case IPPROTO_AH: {
-            struct ipv6_opt_hdr *opt = cursor;
+            struct ipv6_opt_hdr* opt = cursor;
 
-            if ((void *)(opt + 1) > data_end)
+            if ((void*)(opt + 1) > data_end)
                 return FW_REASON_MALFORMED;
             nexthdr = opt->nexthdr;
             cursor += (opt->hdrlen + 2) * 4;
             break;
         }
         case IPPROTO_FRAGMENT: {
-            struct fw_ipv6_frag_hdr *frag = cursor;
+            struct fw_ipv6_frag_hdr* frag = cursor;
 
-            if ((void *)(frag + 1) > data_end)
+            if ((void*)(frag + 1) > data_end)
                 return FW_REASON_MALFORMED;
             if (frag->frag_off & bpf_htons(FW_IP6_OFFSET))
                 return FW_REASON_FRAGMENT;
@@ -241,18 +234,17 @@ static __always_inline __u32 fw_parse_ipv6(void *l3, void *data_end, struct fw_p
 
 /* Parses the frame in [data, data_end): FW_PARSED with pkt filled, or the reason that
  * decides the packet without a lookup. */
-static __always_inline __u32 fw_parse(void *data, void *data_end, struct fw_packet *pkt)
-{
-    struct ethhdr *eth = data;
+static __always_inline __u32 fw_parse(void* data, void* data_end, struct fw_packet* pkt) {
+    struct ethhdr* eth = data;
 
-    if ((void *)(eth + 1) > data_end)
+    if ((void*)(eth + 1) > data_end)
         return FW_REASON_MALFORMED;
 
     switch (eth->h_proto) {
     case bpf_htons(ETH_P_IP):
-        return fw_parse_ipv4((void *)(eth + 1), data_end, pkt);
+        return fw_parse_ipv4((void*)(eth + 1), data_end, pkt);
     case bpf_htons(ETH_P_IPV6):
-        return fw_parse_ipv6((void *)(eth + 1), data_end, pkt);
+        return fw_parse_ipv6((void*)(eth + 1), data_end, pkt);
     default:
         return FW_REASON_NOT_IP;
     }

@@ -14,20 +14,19 @@
 const volatile __u64 fw_dedup_interval_ns = 5 * NSEC_PER_SEC;
 
 struct fw_report {
-    const struct fw_packet *pkt;
-    const struct fw_policy_key *flow;
+    const struct fw_packet* pkt;
+    const struct fw_policy_key* flow;
     __u32 kind;
     __u32 reason;
     __u32 direction;
     __u32 ifindex;
 };
 
-static __always_inline void fw_report_send(const struct fw_report *report, __u64 now)
-{
+static __always_inline void fw_report_send(const struct fw_report* report, __u64 now) {
     struct fw_dedup_key dedup_key = {.flow = *report->flow, .kind = report->kind};
-    struct fw_dedup_value *last = bpf_map_lookup_elem(&fw_dedup_v1, &dedup_key);
-    const struct fw_tuple *tuple = &report->pkt->tuple;
-    struct fw_event *event;
+    struct fw_dedup_value* last = bpf_map_lookup_elem(&fw_dedup_v1, &dedup_key);
+    const struct fw_tuple* tuple = &report->pkt->tuple;
+    struct fw_event* event;
     __u32 suppressed = 0;
 
     if (last && now - last->last_report_ns < fw_dedup_interval_ns) {
@@ -73,8 +72,7 @@ static __always_inline void fw_report_send(const struct fw_report *report, __u64
     fw_count(&fw_stats_v1, FW_CTR_EVENTS_SENT, 0);
 }
 
-static __always_inline __u32 fw_event_kind_of(__u32 reason)
-{
+static __always_inline __u32 fw_event_kind_of(__u32 reason) {
     switch (reason) {
     case FW_REASON_LEARNED:
         return FW_EVENT_LEARNED;

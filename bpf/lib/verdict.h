@@ -16,19 +16,17 @@
 
 #include "maps.h"
 
-static __always_inline __u32 fw_mode_of(__u32 identity, __u32 default_mode)
-{
-    struct fw_mode_value *value = bpf_map_lookup_elem(&fw_modes_v1, &identity);
+static __always_inline __u32 fw_mode_of(__u32 identity, __u32 default_mode) {
+    struct fw_mode_value* value = bpf_map_lookup_elem(&fw_modes_v1, &identity);
 
     if (value && value->mode != FW_MODE_UNSET)
         return value->mode;
     return identity >= FW_ID_FIRST_ALLOCATED ? default_mode : FW_MODE_UNSET;
 }
 
-static __always_inline __u32 fw_verdict_outside_model(__u32 src_identity, __u32 dst_identity)
-{
+static __always_inline __u32 fw_verdict_outside_model(__u32 src_identity, __u32 dst_identity) {
     __u32 zero = 0, default_mode = FW_MODE_UNSET, src_mode, dst_mode, strictest;
-    struct fw_settings *settings = bpf_map_lookup_elem(&fw_settings_v1, &zero);
+    struct fw_settings* settings = bpf_map_lookup_elem(&fw_settings_v1, &zero);
 
     if (settings)
         default_mode = settings->default_mode;
@@ -51,8 +49,7 @@ static __always_inline __u32 fw_verdict_outside_model(__u32 src_identity, __u32 
     }
 }
 
-static __always_inline __u32 fw_verdict_new_flow(const struct fw_policy_key *flow)
-{
+static __always_inline __u32 fw_verdict_new_flow(const struct fw_policy_key* flow) {
     if (bpf_map_lookup_elem(&fw_policy_v1, flow))
         return FW_REASON_POLICY_ALLOW;
     return fw_verdict_outside_model(flow->src_identity, flow->dst_identity);
@@ -61,8 +58,7 @@ static __always_inline __u32 fw_verdict_new_flow(const struct fw_policy_key *flo
 /* The model grows in the kernel at once, so the end of learning is a mode flip and a lost
  * event never loses a flow (user space also reads the map). Returns 0 or
  * FW_CTR_POLICY_FULL. */
-static __always_inline __u32 fw_policy_learn(const struct fw_policy_key *flow)
-{
+static __always_inline __u32 fw_policy_learn(const struct fw_policy_key* flow) {
     struct fw_policy_value value = {.flags = FW_POLICY_F_LEARNED};
     long err = bpf_map_update_elem(&fw_policy_v1, flow, &value, BPF_NOEXIST);
 

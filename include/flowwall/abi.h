@@ -20,33 +20,33 @@
 
 /* Map names, used as pin names under the bpffs directory. Kept under 16 characters so
  * the kernel's copy of the name is the whole name. */
-#define FW_MAP_IPCACHE "fw_ipcache_v1"   /* exact workload address -> identity */
-#define FW_MAP_CIDR "fw_cidr_v1"         /* prefix (CIDR entity) -> identity */
-#define FW_MAP_POLICY "fw_policy_v1"     /* allowed flows: the model in the kernel */
-#define FW_MAP_MODES "fw_modes_v1"       /* identity -> mode (array indexed by identity) */
-#define FW_MAP_SETTINGS "fw_settings_v1" /* run-time settings, one entry */
-#define FW_MAP_CT4 "fw_ct4_v1"           /* connection tracking, IPv4 */
-#define FW_MAP_CT6 "fw_ct6_v1"           /* connection tracking, IPv6 */
-#define FW_MAP_DEDUP "fw_dedup_v1"       /* last report per flow key, for de-duplication */
-#define FW_MAP_EVENTS "fw_events_v1"     /* ring buffer of struct fw_event */
-#define FW_MAP_STATS "fw_stats_v1"       /* per-CPU counters, indexed by enum fw_counter */
-#define FW_MAP_DENY "fw_deny_v1"         /* XDP: source prefixes to drop */
-#define FW_MAP_XDP_STATS "fw_xstats_v1"  /* XDP: per-CPU counters */
+#define FW_MAP_IPCACHE   "fw_ipcache_v1"  /* exact workload address -> identity */
+#define FW_MAP_CIDR      "fw_cidr_v1"     /* prefix (CIDR entity) -> identity */
+#define FW_MAP_POLICY    "fw_policy_v1"   /* allowed flows: the model in the kernel */
+#define FW_MAP_MODES     "fw_modes_v1"    /* identity -> mode (array indexed by identity) */
+#define FW_MAP_SETTINGS  "fw_settings_v1" /* run-time settings, one entry */
+#define FW_MAP_CT4       "fw_ct4_v1"      /* connection tracking, IPv4 */
+#define FW_MAP_CT6       "fw_ct6_v1"      /* connection tracking, IPv6 */
+#define FW_MAP_DEDUP     "fw_dedup_v1"    /* last report per flow key, for de-duplication */
+#define FW_MAP_EVENTS    "fw_events_v1"   /* ring buffer of struct fw_event */
+#define FW_MAP_STATS     "fw_stats_v1"    /* per-CPU counters, indexed by enum fw_counter */
+#define FW_MAP_DENY      "fw_deny_v1"     /* XDP: source prefixes to drop */
+#define FW_MAP_XDP_STATS "fw_xstats_v1"   /* XDP: per-CPU counters */
 
 /* Program names (the C function names in bpf/). */
-#define FW_PROG_FROM_WORKLOAD "from_workload"
-#define FW_PROG_TO_WORKLOAD "to_workload"
+#define FW_PROG_FROM_WORKLOAD    "from_workload"
+#define FW_PROG_TO_WORKLOAD      "to_workload"
 #define FW_PROG_UPLINK_PREFILTER "uplink_prefilter"
 
 /* Default capacities; user space may change them before load. */
 #define FW_DEFAULT_IPCACHE_ENTRIES 65536
-#define FW_DEFAULT_CIDR_ENTRIES 16384
-#define FW_DEFAULT_POLICY_ENTRIES 131072
-#define FW_DEFAULT_MODES_ENTRIES 65536 /* identities beyond it take the default mode */
-#define FW_DEFAULT_CT_ENTRIES 262144 /* per family */
-#define FW_DEFAULT_DEDUP_ENTRIES 16384
-#define FW_DEFAULT_EVENTS_BYTES (1u << 20)
-#define FW_DEFAULT_DENY_ENTRIES 262144
+#define FW_DEFAULT_CIDR_ENTRIES    16384
+#define FW_DEFAULT_POLICY_ENTRIES  131072
+#define FW_DEFAULT_MODES_ENTRIES   65536  /* identities beyond it take the default mode */
+#define FW_DEFAULT_CT_ENTRIES      262144 /* per family */
+#define FW_DEFAULT_DEDUP_ENTRIES   16384
+#define FW_DEFAULT_EVENTS_BYTES    (1u << 20)
+#define FW_DEFAULT_DENY_ENTRIES    262144
 
 /* Identities. Names live in user space; the kernel sees only these numbers. */
 enum fw_reserved_identity {
@@ -106,7 +106,7 @@ struct fw_policy_value {
     __u32 flags; /* FW_POLICY_F_* */
 };
 #define FW_POLICY_F_LEARNED 0x1 /* added by the datapath while an end was learning */
-#define FW_POLICY_F_MANUAL 0x2  /* added by an operator or an import */
+#define FW_POLICY_F_MANUAL  0x2 /* added by an operator or an import */
 
 /* Per-identity modes. Order matters: a larger value is stricter among alert/block, see
  * bpf/lib/verdict.h for how the two ends' modes combine. */
@@ -160,7 +160,7 @@ struct fw_ct_value {
     __u32 reason; /* enum fw_reason of the packet that opened it */
     __u32 flags;  /* FW_CT_F_* */
 };
-#define FW_CT_F_REPLY_SEEN 0x1
+#define FW_CT_F_REPLY_SEEN    0x1
 #define FW_CT_REFRESH_JIFFIES 256
 
 /* fw_dedup_v1: at most one event per (flow, kind) per interval. */
@@ -178,20 +178,20 @@ struct fw_dedup_value {
 /* Why a packet got its verdict. Numbered: counters and events carry these numbers, and
  * dashboards keep them, so values never change meaning; new reasons go at the end. */
 enum fw_reason {
-    FW_REASON_CT_ESTABLISHED = 0, /* pass: later packet of a tracked connection */
-    FW_REASON_CT_REPLY = 1,       /* pass: reply of a tracked connection */
-    FW_REASON_TCP_MIDSTREAM = 2,  /* pass: TCP without SYN and no entry: predates us, tracked */
-    FW_REASON_POLICY_ALLOW = 3,   /* pass: new connection, in the model */
-    FW_REASON_LEARNED = 4,        /* pass: new connection, an end learns: added to the model */
-    FW_REASON_ALERT = 5,          /* pass: not in the model, strictest mode alert: reported */
-    FW_REASON_MODE_OFF = 6,       /* pass: not in the model, strictest mode off */
-    FW_REASON_NO_WORKLOAD = 7,    /* pass: neither end has a mode */
-    FW_REASON_NOT_IP = 8,         /* pass: not IPv4 or IPv6 (ARP, other ethertypes) */
-    FW_REASON_FRAGMENT = 9,       /* pass: non-first fragment; the first one was judged */
-    FW_REASON_ICMP_CONTROL = 10,  /* pass: ICMP error or IPv6 neighbour discovery */
-    FW_REASON_BLOCKED = 11,       /* drop: not in the model, strictest mode block */
-    FW_REASON_MALFORMED = 12,     /* drop: truncated or inconsistent headers */
-    FW_REASON_CIDR_DENY = 13,     /* XDP drop: source in the deny list */
+    FW_REASON_CT_ESTABLISHED = 0,  /* pass: later packet of a tracked connection */
+    FW_REASON_CT_REPLY = 1,        /* pass: reply of a tracked connection */
+    FW_REASON_TCP_MIDSTREAM = 2,   /* pass: TCP without SYN and no entry: predates us, tracked */
+    FW_REASON_POLICY_ALLOW = 3,    /* pass: new connection, in the model */
+    FW_REASON_LEARNED = 4,         /* pass: new connection, an end learns: added to the model */
+    FW_REASON_ALERT = 5,           /* pass: not in the model, strictest mode alert: reported */
+    FW_REASON_MODE_OFF = 6,        /* pass: not in the model, strictest mode off */
+    FW_REASON_NO_WORKLOAD = 7,     /* pass: neither end has a mode */
+    FW_REASON_NOT_IP = 8,          /* pass: not IPv4 or IPv6 (ARP, other ethertypes) */
+    FW_REASON_FRAGMENT = 9,        /* pass: non-first fragment; the first one was judged */
+    FW_REASON_ICMP_CONTROL = 10,   /* pass: ICMP error or IPv6 neighbour discovery */
+    FW_REASON_BLOCKED = 11,        /* drop: not in the model, strictest mode block */
+    FW_REASON_MALFORMED = 12,      /* drop: truncated or inconsistent headers */
+    FW_REASON_CIDR_DENY = 13,      /* XDP drop: source in the deny list */
     FW_REASON_PREFILTER_PASS = 14, /* XDP pass: source not listed, or not IP */
     FW_REASON_MAX = 15,
 };
@@ -243,8 +243,7 @@ struct fw_event {
 };
 
 /* Verdict of a reason: drop or pass. */
-static inline int fw_reason_is_drop(__u32 reason)
-{
+static inline int fw_reason_is_drop(__u32 reason) {
     return reason == FW_REASON_BLOCKED || reason == FW_REASON_MALFORMED ||
            reason == FW_REASON_CIDR_DENY;
 }

@@ -10,6 +10,10 @@ namespace flowwall::datapath {
 
 using CounterMap = PerCpuArray<fw_counter_value>;
 
+// Stable snake_case names of the counters (enum fw_reason, then enum fw_counter), as
+// metrics and logs show them; "unknown" past the end.
+const char* counter_name(uint32_t counter);
+
 // One counter (enum fw_reason or enum fw_counter), summed over CPUs.
 fw_counter_value read_counter(const CounterMap& stats, uint32_t counter);
 

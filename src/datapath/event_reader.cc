@@ -58,8 +58,12 @@ Result<int> EventReader::drain() {
     return n;
 }
 
-uint64_t EventReader::malformed_records() const { return state_->malformed; }
+uint64_t EventReader::malformed_records() const {
+    return state_->malformed;
+}
 
-int EventReader::epoll_fd() const { return ring_buffer__epoll_fd(state_->ring); }
+int EventReader::epoll_fd() const {
+    return ring_buffer__epoll_fd(state_->ring);
+}
 
 } // namespace flowwall::datapath

@@ -14,7 +14,7 @@ struct ring_buffer;
 namespace flowwall::datapath {
 
 class EventReader {
-  public:
+public:
     using Handler = std::function<void(const fw_event&)>;
 
     static Result<EventReader> open(int ring_buffer_fd, Handler handler);
@@ -31,7 +31,7 @@ class EventReader {
     // For an event loop that waits on several fds: readable when events are ready.
     int epoll_fd() const;
 
-  private:
+private:
     struct State;
     explicit EventReader(std::unique_ptr<State> state);
     std::unique_ptr<State> state_; // stable address: libbpf's callback context

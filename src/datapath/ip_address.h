@@ -14,7 +14,7 @@
 namespace flowwall::datapath {
 
 struct IpAddress {
-    uint8_t family = FW_FAMILY_IPV4;  // enum fw_family
+    uint8_t family = FW_FAMILY_IPV4; // enum fw_family
     std::array<uint8_t, 16> bytes{}; // network order; IPv4 uses the first 4
 
     // "198.18.0.1" or "fd00::1"; the error says what was not an address.

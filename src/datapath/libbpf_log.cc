@@ -54,7 +54,9 @@ LibbpfLogCapture::LibbpfLogCapture() : previous_(active_capture) {
     active_capture = this;
 }
 
-LibbpfLogCapture::~LibbpfLogCapture() { active_capture = previous_; }
+LibbpfLogCapture::~LibbpfLogCapture() {
+    active_capture = previous_;
+}
 
 std::string LibbpfLogCapture::tail(std::size_t max_lines) const {
     std::string out;

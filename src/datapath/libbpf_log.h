@@ -14,7 +14,7 @@ void route_libbpf_logs_to_spdlog();
 
 // Collects libbpf's lines on this thread for as long as it lives.
 class LibbpfLogCapture {
-  public:
+public:
     LibbpfLogCapture();
     ~LibbpfLogCapture();
     LibbpfLogCapture(const LibbpfLogCapture&) = delete;
@@ -26,7 +26,7 @@ class LibbpfLogCapture {
     // Called by the libbpf print callback for each line on this thread.
     void append_line(std::string line) { lines_.push_back(std::move(line)); }
 
-  private:
+private:
     std::vector<std::string> lines_;
     LibbpfLogCapture* previous_;
 };

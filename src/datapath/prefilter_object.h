@@ -26,7 +26,7 @@ struct PrefilterMaps {
 };
 
 class PrefilterObject {
-  public:
+public:
     static Result<std::unique_ptr<PrefilterObject>> load(const PrefilterOptions& options);
     ~PrefilterObject();
     PrefilterObject(const PrefilterObject&) = delete;
@@ -36,7 +36,7 @@ class PrefilterObject {
     PrefilterMaps& maps() { return maps_; }
     Status unpin();
 
-  private:
+private:
     PrefilterObject(prefilter_bpf* skeleton, PrefilterOptions options);
 
     prefilter_bpf* skeleton_;

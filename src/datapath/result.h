@@ -24,18 +24,18 @@ struct Error {
 
 // Thrown only where a failure must stop start-up: see Result::value_or_throw().
 class DatapathError : public std::runtime_error {
-  public:
+public:
     explicit DatapathError(const Error& error)
         : std::runtime_error(error.to_string()), errnum_(error.errnum) {}
     int errnum() const { return errnum_; }
 
-  private:
+private:
     int errnum_;
 };
 
 template <typename T>
 class [[nodiscard]] Result {
-  public:
+public:
     Result(T value) : state_(std::move(value)) {}
     Result(Error error) : state_(std::move(error)) {}
 
@@ -52,13 +52,13 @@ class [[nodiscard]] Result {
         return std::get<T>(std::move(state_));
     }
 
-  private:
+private:
     std::variant<T, Error> state_;
 };
 
 template <>
 class [[nodiscard]] Result<void> {
-  public:
+public:
     Result() = default;
     Result(Error error) : error_(std::move(error)), failed_(true) {}
 
@@ -71,7 +71,7 @@ class [[nodiscard]] Result<void> {
             throw DatapathError(error_);
     }
 
-  private:
+private:
     Error error_;
     bool failed_ = false;
 };

@@ -23,7 +23,7 @@ Error map_update_error(const std::string& map_name, int errnum, uint32_t max_ent
 
 template <typename Key, typename Value>
 class TypedMap {
-  public:
+public:
     TypedMap() = default;
     TypedMap(int fd, std::string name, uint32_t max_entries)
         : fd_(fd), name_(std::move(name)), max_entries_(max_entries) {}
@@ -87,7 +87,7 @@ class TypedMap {
     const std::string& name() const { return name_; }
     uint32_t max_entries() const { return max_entries_; }
 
-  private:
+private:
     int fd_ = -1;
     std::string name_;
     uint32_t max_entries_ = 0;
@@ -96,7 +96,7 @@ class TypedMap {
 // A per-CPU array: the kernel hands user space one value per possible CPU.
 template <typename Value>
 class PerCpuArray {
-  public:
+public:
     PerCpuArray() = default;
     PerCpuArray(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
 
@@ -116,7 +116,7 @@ class PerCpuArray {
 
     int fd() const { return fd_; }
 
-  private:
+private:
     int fd_ = -1;
     std::string name_;
 };

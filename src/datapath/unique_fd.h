@@ -9,7 +9,7 @@ namespace flowwall::datapath {
 
 // Owns one file descriptor (BPF map, program, link, netns...): closed exactly once.
 class UniqueFd {
-  public:
+public:
     UniqueFd() = default;
     explicit UniqueFd(int fd) : fd_(fd) {}
     UniqueFd(const UniqueFd&) = delete;
@@ -31,7 +31,7 @@ class UniqueFd {
         fd_ = fd;
     }
 
-  private:
+private:
     int fd_ = -1;
 };
 

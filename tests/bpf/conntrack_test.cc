@@ -9,7 +9,7 @@ namespace {
 using datapath::FirewallProgram;
 
 class Conntrack : public FirewallFixture {
-  protected:
+protected:
     void SetUp() override {
         FirewallFixture::SetUp();
         if (IsSkipped() || HasFatalFailure())

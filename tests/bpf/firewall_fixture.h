@@ -3,8 +3,8 @@
 // modes, flows, packets in, verdicts, events and counters out.
 #pragma once
 
-#include <gtest/gtest.h>
 #include <linux/pkt_cls.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 
 #include <map>
@@ -35,12 +35,7 @@ inline Verdict verdict_of(uint32_t retval) {
 }
 
 inline const char* reason_name(uint32_t reason) {
-    static const char* names[] = {"ct_established", "ct_reply",     "tcp_midstream",
-                                  "policy_allow",   "learned",      "alert",
-                                  "mode_off",       "no_workload",  "not_ip",
-                                  "fragment",       "icmp_control", "blocked",
-                                  "malformed",      "cidr_deny",    "prefilter_pass"};
-    return reason < FW_REASON_MAX ? names[reason] : "?";
+    return datapath::counter_name(reason);
 }
 
 // Workloads of the test world. Addresses are in 198.18.0.0/15 (benchmarking range).
@@ -53,12 +48,12 @@ struct Workload {
 inline const Workload web{1000, Address::v4("198.18.1.10"), Address::v6("fd00:198:18::10")};
 inline const Workload db{1001, Address::v4("198.18.1.20"), Address::v6("fd00:198:18::20")};
 inline const Workload intruder{1002, Address::v4("198.18.1.30"), Address::v6("fd00:198:18::30")};
-inline const Address outside_v4 = Address::v4("198.19.0.5");      // no entry: world
+inline const Address outside_v4 = Address::v4("198.19.0.5");       // no entry: world
 inline const Address cidr_member_v4 = Address::v4("198.19.200.7"); // in the CIDR entity below
-inline constexpr uint32_t cidr_identity = 2000;                      // 198.19.128.0/17
+inline constexpr uint32_t cidr_identity = 2000;                    // 198.19.128.0/17
 
 class FirewallFixture : public ::testing::Test {
-  protected:
+protected:
     void SetUp() override {
         FLOWWALL_REQUIRE_ROOT("loads the firewall BPF programs");
         datapath::FirewallOptions options;
@@ -112,9 +107,7 @@ class FirewallFixture : public ::testing::Test {
         ASSERT_TRUE(maps().policy.update(key, {FW_POLICY_F_MANUAL}).ok());
     }
 
-    std::size_t conntrack_count() {
-        return maps().conntrack4.count() + maps().conntrack6.count();
-    }
+    std::size_t conntrack_count() { return maps().conntrack4.count() + maps().conntrack6.count(); }
 
     bool in_model(const fw_policy_key& key) { return maps().policy.lookup(key).has_value(); }
 
@@ -136,9 +129,7 @@ class FirewallFixture : public ::testing::Test {
         return std::exchange(events_, {});
     }
 
-    uint64_t counter(uint32_t index) {
-        return datapath::read_counter(maps().stats, index).packets;
-    }
+    uint64_t counter(uint32_t index) { return datapath::read_counter(maps().stats, index).packets; }
 
     std::unique_ptr<datapath::FirewallObject> firewall_;
     std::unique_ptr<datapath::EventReader> reader_;

@@ -8,7 +8,7 @@ namespace flowwall::testing {
 namespace {
 
 class OddPackets : public FirewallFixture {
-  protected:
+protected:
     void SetUp() override {
         FirewallFixture::SetUp();
         if (IsSkipped() || HasFatalFailure())
@@ -90,8 +90,9 @@ TEST_F(OddPackets, OptionsAndExtensionHeadersAreWalkedToTheTransportHeader) {
 
 TEST_F(OddPackets, NonFirstFragmentsPassFirstFragmentsAreJudged) {
     EXPECT_EQ(send(PacketBuilder::udp(web.v4, 1, db.v4, 9).ipv4_fragment(0, true)), Verdict::drop);
-    EXPECT_EQ(send(PacketBuilder::ip_proto(web.v4, db.v4, IPPROTO_UDP, 64).ipv4_fragment(1480, false)),
-              Verdict::pass);
+    EXPECT_EQ(
+        send(PacketBuilder::ip_proto(web.v4, db.v4, IPPROTO_UDP, 64).ipv4_fragment(1480, false)),
+        Verdict::pass);
     EXPECT_EQ(send(PacketBuilder::ip_proto(web.v6, db.v6, IPPROTO_UDP, 64)
                        .ipv6_extension(IPPROTO_FRAGMENT, 1232)),
               Verdict::pass);
@@ -100,9 +101,9 @@ TEST_F(OddPackets, NonFirstFragmentsPassFirstFragmentsAreJudged) {
 }
 
 TEST_F(OddPackets, IcmpErrorsAndNeighbourDiscoveryPass) {
-    EXPECT_EQ(send(PacketBuilder::icmp(db.v4, web.v4, 3, 3)), Verdict::pass);  // port unreachable
-    EXPECT_EQ(send(PacketBuilder::icmp(db.v4, web.v4, 11, 0)), Verdict::pass); // time exceeded
-    EXPECT_EQ(send(PacketBuilder::icmp(db.v6, web.v6, 1, 4)), Verdict::pass);  // unreachable
+    EXPECT_EQ(send(PacketBuilder::icmp(db.v4, web.v4, 3, 3)), Verdict::pass);   // port unreachable
+    EXPECT_EQ(send(PacketBuilder::icmp(db.v4, web.v4, 11, 0)), Verdict::pass);  // time exceeded
+    EXPECT_EQ(send(PacketBuilder::icmp(db.v6, web.v6, 1, 4)), Verdict::pass);   // unreachable
     EXPECT_EQ(send(PacketBuilder::icmp(db.v6, web.v6, 135, 0)), Verdict::pass); // NS
     EXPECT_EQ(send(PacketBuilder::icmp(db.v6, web.v6, 136, 0)), Verdict::pass); // NA
     EXPECT_EQ(counter(FW_REASON_ICMP_CONTROL), 5u);

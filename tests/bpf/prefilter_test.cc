@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // uplink_prefilter drops sources in the deny prefixes and counts them; everything else,
 // including what it cannot read, passes to the stack.
-#include <gtest/gtest.h>
 #include <linux/bpf.h>
+#include <gtest/gtest.h>
 
 #include "src/datapath/ip_address.h"
 #include "src/datapath/prefilter_object.h"
@@ -14,7 +14,7 @@ namespace flowwall::testing {
 namespace {
 
 class Prefilter : public ::testing::Test {
-  protected:
+protected:
     void SetUp() override {
         FLOWWALL_REQUIRE_ROOT("loads the prefilter XDP program");
         auto loaded = datapath::PrefilterObject::load({});

@@ -20,14 +20,14 @@ struct Row {
 // Written out by hand from DESIGN.md's rule, not computed: a learning end wins, otherwise
 // the strictest of block > alert > off; a flow in the model is always allowed.
 const Row rows[] = {
-    {L, L, false, FW_REASON_LEARNED}, {L, A, false, FW_REASON_LEARNED},
-    {L, B, false, FW_REASON_LEARNED}, {L, O, false, FW_REASON_LEARNED},
-    {A, L, false, FW_REASON_LEARNED}, {A, A, false, FW_REASON_ALERT},
-    {A, B, false, FW_REASON_BLOCKED}, {A, O, false, FW_REASON_ALERT},
-    {B, L, false, FW_REASON_LEARNED}, {B, A, false, FW_REASON_BLOCKED},
-    {B, B, false, FW_REASON_BLOCKED}, {B, O, false, FW_REASON_BLOCKED},
-    {O, L, false, FW_REASON_LEARNED}, {O, A, false, FW_REASON_ALERT},
-    {O, B, false, FW_REASON_BLOCKED}, {O, O, false, FW_REASON_MODE_OFF},
+    {L, L, false, FW_REASON_LEARNED},     {L, A, false, FW_REASON_LEARNED},
+    {L, B, false, FW_REASON_LEARNED},     {L, O, false, FW_REASON_LEARNED},
+    {A, L, false, FW_REASON_LEARNED},     {A, A, false, FW_REASON_ALERT},
+    {A, B, false, FW_REASON_BLOCKED},     {A, O, false, FW_REASON_ALERT},
+    {B, L, false, FW_REASON_LEARNED},     {B, A, false, FW_REASON_BLOCKED},
+    {B, B, false, FW_REASON_BLOCKED},     {B, O, false, FW_REASON_BLOCKED},
+    {O, L, false, FW_REASON_LEARNED},     {O, A, false, FW_REASON_ALERT},
+    {O, B, false, FW_REASON_BLOCKED},     {O, O, false, FW_REASON_MODE_OFF},
     {B, B, true, FW_REASON_POLICY_ALLOW}, {A, A, true, FW_REASON_POLICY_ALLOW},
     {L, B, true, FW_REASON_POLICY_ALLOW}, {O, O, true, FW_REASON_POLICY_ALLOW},
 };
@@ -117,9 +117,8 @@ TEST_P(VerdictTable, NewConnection) {
                                            ? FW_DIR_FROM_WORKLOAD
                                            : FW_DIR_TO_WORKLOAD);
         const Address& src = shape.ipv6 ? web.v6 : web.v4;
-        EXPECT_EQ(Address::from_bytes(src.family(),
-                                      std::span(events[0].src_addr.bytes, src.family() ==
-                                                AF_INET ? 4 : 16)),
+        EXPECT_EQ(Address::from_bytes(src.family(), std::span(events[0].src_addr.bytes,
+                                                              src.family() == AF_INET ? 4 : 16)),
                   src);
     } else {
         EXPECT_TRUE(events.empty());

@@ -26,8 +26,8 @@ namespace {
 using namespace std::chrono_literals;
 using datapath::FirewallProgram;
 using datapath::InterfaceRef;
-using datapath::TcAttachMode;
 using datapath::TcAttachment;
+using datapath::TcAttachMode;
 using datapath::TcHook;
 
 constexpr uint32_t web_id = 1000, db_id = 1001, intruder_id = 1002;
@@ -38,7 +38,7 @@ constexpr uint16_t db_tcp_port = 15432, db_udp_port = 15353;
 enum class Placement { hub_peer, inside_workload };
 
 class FirewallLab : public ::testing::TestWithParam<std::tuple<TcAttachMode, Placement>> {
-  protected:
+protected:
     void SetUp() override {
         FLOWWALL_REQUIRE_ROOT("creates network namespaces and attaches BPF programs");
         Lab::remove_stale();
@@ -60,11 +60,14 @@ class FirewallLab : public ::testing::TestWithParam<std::tuple<TcAttachMode, Pla
         ASSERT_TRUE(reader.ok());
         reader_ = std::make_unique<datapath::EventReader>(std::move(reader).value());
 
-        for (auto [workload, id] : {std::pair{web_, web_id}, {db_, db_id}, {intruder_, intruder_id}}) {
+        for (auto [workload, id] :
+             {std::pair{web_, web_id}, {db_, db_id}, {intruder_, intruder_id}}) {
             for (const Address& a : {workload->v4, workload->v6}) {
                 auto ip = datapath::IpAddress::parse(a.str()).value();
-                ASSERT_TRUE(firewall_->maps().ipcache.update(datapath::ipcache_key(ip),
-                                                             {id, FW_IDENTITY_F_LOCAL}).ok());
+                ASSERT_TRUE(
+                    firewall_->maps()
+                        .ipcache.update(datapath::ipcache_key(ip), {id, FW_IDENTITY_F_LOCAL})
+                        .ok());
             }
             attach(*workload);
         }

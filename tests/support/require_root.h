@@ -8,11 +8,11 @@
 
 #include <cstdlib>
 
-#define FLOWWALL_REQUIRE_ROOT(why)                                                            \
-    do {                                                                                       \
-        if (::geteuid() != 0) {                                                                \
-            if (std::getenv("CI") != nullptr)                                                  \
-                GTEST_FAIL() << "needs root: " << (why) << "; CI must run tests as root";     \
-            GTEST_SKIP() << "needs root: " << (why);                                           \
-        }                                                                                      \
+#define FLOWWALL_REQUIRE_ROOT(why)                                                        \
+    do {                                                                                  \
+        if (::geteuid() != 0) {                                                           \
+            if (std::getenv("CI") != nullptr)                                             \
+                GTEST_FAIL() << "needs root: " << (why) << "; CI must run tests as root"; \
+            GTEST_SKIP() << "needs root: " << (why);                                      \
+        }                                                                                 \
     } while (0)

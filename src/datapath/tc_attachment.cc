@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/datapath/tc_attachment.h"
 
+#include "src/datapath/detach_failures.h"
+
 #include "src/datapath/bpffs.h"
 #include "src/datapath/kernel_features.h"
 #include "src/datapath/netlink_filters.h"
@@ -27,9 +29,6 @@ struct TcxLinkInfo {
     uint32_t ifindex; // 0 once the interface is gone
     uint32_t attach_type;
 };
-
-std::mutex destructor_errors_mutex;
-std::vector<Error> destructor_errors;
 
 const char* hook_name(TcHook hook) {
     return hook == TcHook::ingress ? "ingress" : "egress";
@@ -99,15 +98,8 @@ void TcAttachment::release_on_destruction() {
     if (!attached_ || keep_on_exit_)
         return; // a kept tcx link lives on through its pin once link_ closes
     Status status = detach();
-    if (!status) {
-        std::lock_guard lock(destructor_errors_mutex);
-        destructor_errors.push_back(status.error());
-    }
-}
-
-std::vector<Error> TcAttachment::take_destructor_errors() {
-    std::lock_guard lock(destructor_errors_mutex);
-    return std::exchange(destructor_errors, {});
+    if (!status)
+        record_detach_failure(status.error());
 }
 
 Result<TcAttachment> TcAttachment::attach(const InterfaceRef& iface, TcHook hook, int prog_fd,

@@ -40,7 +40,7 @@ public:
     TcAttachment& operator=(TcAttachment&& other) noexcept;
     TcAttachment(const TcAttachment&) = delete;
     TcAttachment& operator=(const TcAttachment&) = delete;
-    // detach() unless keep_on_exit(); errors go to take_destructor_errors().
+    // detach() unless keep_on_exit(); a failure goes to take_detach_failures().
     ~TcAttachment();
 
     // Atomic: packets see either the old or the new program, never none.
@@ -60,9 +60,6 @@ public:
     TcHook hook() const { return hook_; }
     int link_fd() const { return link_.get(); } // -1 for clsact
     bool attached() const { return attached_; }
-
-    // Errors of detaches that destructors ran (they cannot return them), oldest first.
-    static std::vector<Error> take_destructor_errors();
 
 private:
     TcAttachment(InterfaceRef iface, TcHook hook, TcAttachMode mode, int ifindex);

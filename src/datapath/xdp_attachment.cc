@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/datapath/xdp_attachment.h"
 
+#include "src/datapath/detach_failures.h"
+
 #include "src/datapath/bpffs.h"
 
 #include <linux/if_link.h>
@@ -16,9 +18,6 @@
 namespace flowwall::datapath {
 
 namespace {
-
-std::mutex destructor_errors_mutex;
-std::vector<Error> destructor_errors;
 
 const char* mode_name(XdpMode mode) {
     switch (mode) {
@@ -96,15 +95,8 @@ void XdpAttachment::release_on_destruction() {
     if (!attached_ || keep_on_exit_)
         return; // a kept link lives on through its pin once link_ closes
     Status status = detach();
-    if (!status) {
-        std::lock_guard lock(destructor_errors_mutex);
-        destructor_errors.push_back(status.error());
-    }
-}
-
-std::vector<Error> XdpAttachment::take_destructor_errors() {
-    std::lock_guard lock(destructor_errors_mutex);
-    return std::exchange(destructor_errors, {});
+    if (!status)
+        record_detach_failure(status.error());
 }
 
 Result<XdpAttachment> XdpAttachment::attach(const InterfaceRef& iface, int prog_fd, XdpMode mode,

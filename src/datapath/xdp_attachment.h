@@ -28,7 +28,7 @@ public:
     XdpAttachment& operator=(XdpAttachment&& other) noexcept;
     XdpAttachment(const XdpAttachment&) = delete;
     XdpAttachment& operator=(const XdpAttachment&) = delete;
-    // detach() unless keep_on_exit(); errors go to take_destructor_errors().
+    // detach() unless keep_on_exit(); a failure goes to take_detach_failures().
     ~XdpAttachment();
 
     // Atomic: bpf_link_update.
@@ -46,9 +46,6 @@ public:
     const InterfaceRef& interface() const { return interface_; }
     int link_fd() const { return link_.get(); }
     bool attached() const { return attached_; }
-
-    // Errors of detaches that destructors ran (they cannot return them), oldest first.
-    static std::vector<Error> take_destructor_errors();
 
 private:
     XdpAttachment(InterfaceRef iface, XdpMode mode, int ifindex);

@@ -7,6 +7,7 @@
 //   netns fwat<pid>a: fwat<pid>a0 198.18.200.1/24 <-veth-> netns fwat<pid>b: fwat<pid>b0 .2/24
 //   host: fwat<pid>h 198.18.201.1/30 <-veth-> netns fwat<pid>a: fwat<pid>p 198.18.201.2/30
 #include "src/datapath/bpffs.h"
+#include "src/datapath/detach_failures.h"
 #include "src/datapath/kernel_features.h"
 #include "src/datapath/netlink_filters.h"
 #include "src/datapath/netns.h"
@@ -158,8 +159,7 @@ protected:
         shell("ip netns delete " + netns_b_);
         shell("ip link delete " + if_host_);
         EXPECT_TRUE(remove_pin_tree(pin_dir_).ok());
-        EXPECT_TRUE(TcAttachment::take_destructor_errors().empty());
-        EXPECT_TRUE(XdpAttachment::take_destructor_errors().empty());
+        EXPECT_TRUE(take_detach_failures().empty());
     }
 
     // A ping that should pass gets three tries (the first may wait for ARP after a drop); one

@@ -36,8 +36,8 @@ constexpr uint32_t kTcpAckSeq = 2000;
 constexpr uint16_t kIcmpEchoSeq = 1;
 constexpr uint32_t kAhSpi = 0x100; // SPIs 0-255 are reserved
 
-constexpr std::array<uint8_t, 4> kArpSenderIp = {10, 0, 0, 1};
-constexpr std::array<uint8_t, 4> kArpTargetIp = {10, 0, 0, 2};
+constexpr std::array<uint8_t, 4> kArpSenderIp = {198, 18, 0, 1};
+constexpr std::array<uint8_t, 4> kArpTargetIp = {198, 18, 0, 2};
 
 [[noreturn]] void fail(std::string_view operation, const std::string& problem) {
     throw std::invalid_argument(std::string(operation) + ": " + problem);

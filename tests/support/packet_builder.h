@@ -101,7 +101,7 @@ public:
     static PacketBuilder ip_proto(const Address& src, const Address& dst, uint8_t protocol,
                                   size_t payload_len = 8);
 
-    // Non-IP frames. The ARP request is who-has 10.0.0.2 tell 10.0.0.1, sent to broadcast.
+    // Non-IP frames. The ARP request is who-has 198.18.0.2 tell 198.18.0.1, sent to broadcast.
     static PacketBuilder arp();
     // Any ethertype with `payload_len` zero bytes. The type is not checked, so this also makes
     // frames that claim IP but carry garbage.

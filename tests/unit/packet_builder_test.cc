@@ -17,8 +17,8 @@
 namespace flowwall::testing {
 namespace {
 
-const Address kV4Src = Address::v4("10.1.0.1");
-const Address kV4Dst = Address::v4("10.2.0.2");
+const Address kV4Src = Address::v4("198.18.1.1");
+const Address kV4Dst = Address::v4("198.18.2.2");
 const Address kV6Src = Address::v6("fd00::1");
 const Address kV6Dst = Address::v6("fd00:0:0:2::2");
 
@@ -114,8 +114,8 @@ TEST(AddressTest, ParsesIpv6) {
 }
 
 TEST(AddressTest, ComparesFamilyAndBytes) {
-    EXPECT_EQ(Address::v4("10.0.0.1"), Address::v4("10.0.0.1"));
-    EXPECT_NE(Address::v4("10.0.0.1"), Address::v4("10.0.0.2"));
+    EXPECT_EQ(Address::v4("198.18.0.1"), Address::v4("198.18.0.1"));
+    EXPECT_NE(Address::v4("198.18.0.1"), Address::v4("198.18.0.2"));
     EXPECT_NE(Address::v4("0.0.0.0"), Address::v6("::"));
     EXPECT_NE(Address{}, Address::v4("0.0.0.0"));
     EXPECT_EQ(Address{}.family(), AF_UNSPEC);
@@ -132,9 +132,9 @@ TEST(AddressTest, FromBytesMatchesText) {
 TEST(AddressTest, RejectsTextOfTheWrongShape) {
     expect_invalid_argument([] { Address::v4("nonsense"); }, "\"nonsense\" is not an IPv4");
     expect_invalid_argument([] { Address::v4("fd00::1"); }, "not an IPv4 address");
-    expect_invalid_argument([] { Address::v4("10.0.0.256"); }, "not an IPv4 address");
+    expect_invalid_argument([] { Address::v4("198.18.0.256"); }, "not an IPv4 address");
     expect_invalid_argument([] { Address::v4(""); }, "not an IPv4 address");
-    expect_invalid_argument([] { Address::v6("10.0.0.1"); }, "not an IPv6 address");
+    expect_invalid_argument([] { Address::v6("198.18.0.1"); }, "not an IPv6 address");
     expect_invalid_argument([] { Address::v6("fd00:::1"); }, "not an IPv6 address");
 }
 

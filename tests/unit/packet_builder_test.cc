@@ -122,7 +122,7 @@ TEST(AddressTest, ComparesFamilyAndBytes) {
 }
 
 TEST(AddressTest, FromBytesMatchesText) {
-    const std::array<uint8_t, 4> v4 = {10, 1, 0, 1};
+    const std::array<uint8_t, 4> v4 = {198, 18, 1, 1};
     EXPECT_EQ(Address::from_bytes(AF_INET, v4), kV4Src);
     EXPECT_EQ(Address::from_bytes(AF_INET6, std::span(kV6Src.bytes)), kV6Src);
     expect_invalid_argument([&] { Address::from_bytes(AF_INET6, v4); }, "4 bytes");

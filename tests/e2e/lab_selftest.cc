@@ -138,6 +138,7 @@ TEST_F(LabTest, BuildsTheTopologyItDescribes) {
     EXPECT_THROW(lab.workload("nope"), std::out_of_range);
     EXPECT_THROW(lab.add_workload("web"), std::invalid_argument);
     EXPECT_THROW(lab.add_workload("Bad Name"), std::invalid_argument);
+    // The lab refuses addresses outside 198.18.0.0/15; this one is never configured.
     EXPECT_THROW(lab.add_workload("x", Address::v4("192.0.2.1"), Address::v6("fd00::9")),
                  std::invalid_argument);
 

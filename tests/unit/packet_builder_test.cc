@@ -97,10 +97,10 @@ void expect_invalid_argument(const std::function<void()>& action, const std::str
 }
 
 TEST(AddressTest, ParsesIpv4) {
-    const Address address = Address::v4("192.0.2.10");
+    const Address address = Address::v4("198.18.0.10");
     EXPECT_EQ(address.family(), AF_INET);
-    EXPECT_EQ(address.str(), "192.0.2.10");
-    const std::array<uint8_t, 16> expected = {192, 0, 2, 10};
+    EXPECT_EQ(address.str(), "198.18.0.10");
+    const std::array<uint8_t, 16> expected = {198, 18, 0, 10};
     EXPECT_EQ(address.bytes, expected);
 }
 

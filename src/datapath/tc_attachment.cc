@@ -2,8 +2,6 @@
 #include "src/datapath/tc_attachment.h"
 
 #include "src/datapath/detach_failures.h"
-
-#include "src/datapath/bpffs.h"
 #include "src/datapath/kernel_features.h"
 #include "src/datapath/netlink_filters.h"
 
@@ -12,8 +10,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
-#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -23,12 +19,6 @@ namespace {
 
 // BPF_LINK_TYPE_TCX in the Linux 6.6 uapi; the installed 6.1 headers end before it.
 constexpr uint32_t kLinkTypeTcx = 11;
-
-// The tcx member of bpf_link_info's union (Linux 6.6), absent from the 6.1 headers.
-struct TcxLinkInfo {
-    uint32_t ifindex; // 0 once the interface is gone
-    uint32_t attach_type;
-};
 
 const char* hook_name(TcHook hook) {
     return hook == TcHook::ingress ? "ingress" : "egress";
@@ -72,8 +62,7 @@ TcAttachment::TcAttachment(InterfaceRef iface, TcHook hook, TcAttachMode mode, i
 TcAttachment::TcAttachment(TcAttachment&& other) noexcept
     : interface_(std::move(other.interface_)), hook_(other.hook_), mode_(other.mode_),
       ifindex_(other.ifindex_), link_(std::move(other.link_)),
-      pin_path_(std::move(other.pin_path_)), attached_(std::exchange(other.attached_, false)),
-      keep_on_exit_(other.keep_on_exit_) {}
+      attached_(std::exchange(other.attached_, false)), keep_on_exit_(other.keep_on_exit_) {}
 
 TcAttachment& TcAttachment::operator=(TcAttachment&& other) noexcept {
     if (this == &other)
@@ -84,7 +73,6 @@ TcAttachment& TcAttachment::operator=(TcAttachment&& other) noexcept {
     mode_ = other.mode_;
     ifindex_ = other.ifindex_;
     link_ = std::move(other.link_);
-    pin_path_ = std::move(other.pin_path_);
     attached_ = std::exchange(other.attached_, false);
     keep_on_exit_ = other.keep_on_exit_;
     return *this;
@@ -134,46 +122,24 @@ Result<TcAttachment> TcAttachment::attach(const InterfaceRef& iface, TcHook hook
 Status TcAttachment::attach_tcx(int prog_fd, const std::filesystem::path& pin_path) {
     const std::string what = describe("attach", mode_, hook_, interface_);
     if (!pin_path.empty()) {
-        Result<UniqueFd> pinned = open_pinned_object(pin_path);
-        if (!pinned)
-            return pinned.error();
-        if (pinned.value().valid()) {
-            bpf_link_info info{};
-            uint32_t info_length = sizeof(info);
-            if (::bpf_obj_get_info_by_fd(pinned.value().get(), &info, &info_length) != 0)
-                return attach_error(errno,
-                                    what + ": inspect the link pinned at " + pin_path.string());
-            TcxLinkInfo tcx{};
-            std::memcpy(&tcx, &info.xdp, sizeof(tcx));
-            bool same_hook = info.type == kLinkTypeTcx && tcx.attach_type == tcx_attach_type(hook_);
-            if (same_hook && tcx.ifindex == static_cast<uint32_t>(ifindex_)) {
-                if (::bpf_link_update(pinned.value().get(), prog_fd, nullptr) != 0)
-                    return attach_error(errno, what + ": switch the pinned link at " +
-                                                   pin_path.string() + " to the new program");
-                link_ = std::move(pinned.value());
-                pin_path_ = pin_path;
-                attached_ = true;
-                return {};
-            }
-            // A link whose interface is gone (ifindex 0) is dead weight: replace it.
-            if (!(same_hook && tcx.ifindex == 0))
-                return Error{EEXIST, what + ": " + pin_path.string() +
-                                         " holds a link of another interface or hook; unpin "
-                                         "it (rm) or choose another pin path"};
-            if (::unlink(pin_path.c_str()) != 0 && errno != ENOENT)
-                return attach_error(errno, what + ": unpin stale link " + pin_path.string());
+        const LinkTarget expected{kLinkTypeTcx, static_cast<uint32_t>(ifindex_),
+                                  tcx_attach_type(hook_)};
+        auto adopted = OwnedLink::adopt(pin_path, expected, prog_fd);
+        if (!adopted)
+            return Error::from_errno(adopted.error().errnum, what + ": " + adopted.error().message);
+        if (adopted.value()) {
+            link_ = std::move(*adopted.value());
+            attached_ = true;
+            return {};
         }
     }
     UniqueFd link(::bpf_link_create(prog_fd, ifindex_, tcx_attach_type(hook_), nullptr));
     if (!link.valid())
         return attach_error(errno, what);
-    if (!pin_path.empty()) {
-        Status pinned = pin_object(link.get(), pin_path);
-        if (!pinned)
-            return Error::from_errno(pinned.error().errnum, what + ": " + pinned.error().message);
-    }
-    link_ = std::move(link);
-    pin_path_ = pin_path;
+    Result<OwnedLink> owned = OwnedLink::own(std::move(link), pin_path);
+    if (!owned)
+        return Error::from_errno(owned.error().errnum, what + ": " + owned.error().message);
+    link_ = std::move(owned.value());
     attached_ = true;
     return {};
 }
@@ -193,8 +159,8 @@ Status TcAttachment::replace_program(int prog_fd) {
     if (!attached_)
         return Error{ENOENT, what + ": not attached (detached or moved from)"};
     if (mode_ == TcAttachMode::tcx) {
-        if (::bpf_link_update(link_.get(), prog_fd, nullptr) != 0)
-            return attach_error(errno, what);
+        if (Status updated = link_.update(prog_fd); !updated)
+            return attach_error(updated.error().errnum, what);
         return {};
     }
     return run_in_netns(interface_.netns_path, [&]() -> Status {
@@ -213,13 +179,10 @@ Status TcAttachment::detach() {
         if (!status)
             return status;
     } else {
-        const std::string what = describe("detach", mode_, hook_, interface_);
-        // bpf_link_detach, not just close: a pin or another process may hold the link too.
-        if (::bpf_link_detach(link_.get()) != 0 && errno != ENOLINK)
-            return attach_error(errno, what);
-        if (!pin_path_.empty() && ::unlink(pin_path_.c_str()) != 0 && errno != ENOENT)
-            return attach_error(errno, what + ": unpin " + pin_path_.string());
-        link_.reset();
+        if (Status detached = link_.detach(); !detached)
+            return Error::from_errno(detached.error().errnum,
+                                     describe("detach", mode_, hook_, interface_) + ": " +
+                                         detached.error().message);
     }
     attached_ = false;
     return {};
@@ -239,7 +202,7 @@ Status TcAttachment::detach_clsact() {
 }
 
 Status TcAttachment::keep_on_exit() {
-    if (attached_ && mode_ == TcAttachMode::tcx && pin_path_.empty())
+    if (attached_ && mode_ == TcAttachMode::tcx && !link_.pinned())
         return Error{EINVAL, describe("keep", mode_, hook_, interface_) +
                                  " after exit: the link is not pinned and ends with this "
                                  "process; attach with a pin path"};

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "src/datapath/netns.h"
+#include "src/datapath/owned_link.h"
 #include "src/datapath/result.h"
 #include "src/datapath/unique_fd.h"
 
@@ -58,7 +59,7 @@ public:
     TcAttachMode mode() const { return mode_; } // tcx or clsact, never automatic
     const InterfaceRef& interface() const { return interface_; }
     TcHook hook() const { return hook_; }
-    int link_fd() const { return link_.get(); } // -1 for clsact
+    int link_fd() const { return link_.fd(); } // -1 for clsact
     bool attached() const { return attached_; }
 
 private:
@@ -72,8 +73,7 @@ private:
     TcHook hook_ = TcHook::ingress;
     TcAttachMode mode_ = TcAttachMode::tcx;
     int ifindex_ = 0; // inside interface_.netns_path
-    UniqueFd link_;   // tcx only
-    std::filesystem::path pin_path_;
+    OwnedLink link_;  // tcx only
     bool attached_ = false;
     bool keep_on_exit_ = false;
 };

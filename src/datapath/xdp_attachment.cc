@@ -3,15 +3,12 @@
 
 #include "src/datapath/detach_failures.h"
 
-#include "src/datapath/bpffs.h"
-
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -70,8 +67,8 @@ XdpAttachment::XdpAttachment(InterfaceRef iface, XdpMode mode, int ifindex)
 
 XdpAttachment::XdpAttachment(XdpAttachment&& other) noexcept
     : interface_(std::move(other.interface_)), mode_(other.mode_), ifindex_(other.ifindex_),
-      link_(std::move(other.link_)), pin_path_(std::move(other.pin_path_)),
-      attached_(std::exchange(other.attached_, false)), keep_on_exit_(other.keep_on_exit_) {}
+      link_(std::move(other.link_)), attached_(std::exchange(other.attached_, false)),
+      keep_on_exit_(other.keep_on_exit_) {}
 
 XdpAttachment& XdpAttachment::operator=(XdpAttachment&& other) noexcept {
     if (this == &other)
@@ -81,7 +78,6 @@ XdpAttachment& XdpAttachment::operator=(XdpAttachment&& other) noexcept {
     mode_ = other.mode_;
     ifindex_ = other.ifindex_;
     link_ = std::move(other.link_);
-    pin_path_ = std::move(other.pin_path_);
     attached_ = std::exchange(other.attached_, false);
     keep_on_exit_ = other.keep_on_exit_;
     return *this;
@@ -107,113 +103,79 @@ Result<XdpAttachment> XdpAttachment::attach(const InterfaceRef& iface, int prog_
         if (!ifindex)
             return ifindex.error();
         attachment.emplace(XdpAttachment(iface, mode, ifindex.value()));
-        bool adopted = false;
-        if (!pin_path.empty()) {
-            Status adopting = attachment->adopt_pinned(prog_fd, pin_path, adopted);
-            if (!adopting || adopted)
-                return adopting;
-        }
-        Status created = attachment->create_link(prog_fd);
-        if (!created || pin_path.empty())
-            return created;
-        Status pinned = pin_object(attachment->link_.get(), pin_path);
-        if (!pinned)
-            return Error::from_errno(pinned.error().errnum, describe("attach", mode, iface) + ": " +
-                                                                pinned.error().message);
-        attachment->pin_path_ = pin_path;
-        return {};
+        return attachment->attach_link(prog_fd, pin_path);
     });
     if (!status)
         return status.error();
     return std::move(*attachment);
 }
 
-Status XdpAttachment::adopt_pinned(int prog_fd, const std::filesystem::path& pin_path,
-                                   bool& adopted) {
+Status XdpAttachment::attach_link(int prog_fd, const std::filesystem::path& pin_path) {
     const std::string what = describe("attach", mode_, interface_);
-    Result<UniqueFd> pinned = open_pinned_object(pin_path);
-    if (!pinned)
-        return pinned.error();
-    if (!pinned.value().valid())
-        return {};
-    bpf_link_info info{};
-    uint32_t info_length = sizeof(info);
-    if (::bpf_obj_get_info_by_fd(pinned.value().get(), &info, &info_length) != 0)
-        return xdp_error(errno, what + ": inspect the link pinned at " + pin_path.string());
-    bool is_xdp = info.type == BPF_LINK_TYPE_XDP;
-    if (is_xdp && info.xdp.ifindex == static_cast<uint32_t>(ifindex_)) {
-        if (::bpf_link_update(pinned.value().get(), prog_fd, nullptr) != 0)
-            return xdp_error(errno, what + ": switch the pinned link at " + pin_path.string() +
-                                        " to the new program");
-        Result<XdpProgramIds> ids = query_in_entered_netns(ifindex_);
-        if (!ids)
-            return ids.error();
-        mode_ = ids.value().generic != 0 ? XdpMode::generic : XdpMode::native;
-        link_ = std::move(pinned.value());
-        pin_path_ = pin_path;
-        attached_ = true;
-        adopted = true;
-        return {};
+    if (!pin_path.empty()) {
+        auto adopted = OwnedLink::adopt(
+            pin_path, {BPF_LINK_TYPE_XDP, static_cast<uint32_t>(ifindex_), 0}, prog_fd);
+        if (!adopted)
+            return Error::from_errno(adopted.error().errnum, what + ": " + adopted.error().message);
+        if (adopted.value()) {
+            Result<XdpProgramIds> ids = query_in_entered_netns(ifindex_);
+            if (!ids)
+                return ids.error();
+            mode_ = ids.value().generic != 0 ? XdpMode::generic : XdpMode::native;
+            link_ = std::move(*adopted.value());
+            attached_ = true;
+            return {};
+        }
     }
-    // A link whose interface is gone (ifindex 0) is dead weight: replace it.
-    if (!(is_xdp && info.xdp.ifindex == 0))
-        return Error{EEXIST, what + ": " + pin_path.string() +
-                                 " holds a link of another interface; unpin it (rm) or choose "
-                                 "another pin path"};
-    if (::unlink(pin_path.c_str()) != 0 && errno != ENOENT)
-        return xdp_error(errno, what + ": unpin stale link " + pin_path.string());
-    return {};
-}
-
-Status XdpAttachment::create_link(int prog_fd) {
-    auto try_mode = [&](XdpMode mode) -> Result<UniqueFd> {
-        bpf_link_create_opts opts{};
-        opts.sz = sizeof(opts);
-        opts.flags = mode == XdpMode::native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
-        UniqueFd link(::bpf_link_create(prog_fd, ifindex_, BPF_XDP, &opts));
-        if (!link.valid())
-            return xdp_error(errno, describe("attach", mode, interface_));
-        return link;
-    };
-    XdpMode first = mode_ == XdpMode::generic ? XdpMode::generic : XdpMode::native;
-    Result<UniqueFd> link = try_mode(first);
+    XdpMode chosen = mode_ == XdpMode::generic ? XdpMode::generic : XdpMode::native;
+    Result<UniqueFd> link = create_link(prog_fd, chosen);
     if (!link && mode_ == XdpMode::automatic && link.error().errnum == EOPNOTSUPP) {
-        first = XdpMode::generic;
-        link = try_mode(first);
+        chosen = XdpMode::generic;
+        link = create_link(prog_fd, chosen);
     }
     if (!link)
         return link.error();
-    link_ = std::move(link.value());
-    mode_ = first;
+    Result<OwnedLink> owned = OwnedLink::own(std::move(link.value()), pin_path);
+    if (!owned)
+        return Error::from_errno(owned.error().errnum, describe("attach", chosen, interface_) +
+                                                           ": " + owned.error().message);
+    link_ = std::move(owned.value());
+    mode_ = chosen;
     attached_ = true;
     return {};
+}
+
+Result<UniqueFd> XdpAttachment::create_link(int prog_fd, XdpMode mode) {
+    bpf_link_create_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.flags = mode == XdpMode::native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+    UniqueFd link(::bpf_link_create(prog_fd, ifindex_, BPF_XDP, &opts));
+    if (!link.valid())
+        return xdp_error(errno, describe("attach", mode, interface_));
+    return link;
 }
 
 Status XdpAttachment::replace_program(int prog_fd) {
     const std::string what = describe("replace program of", mode_, interface_);
     if (!attached_)
         return Error{ENOENT, what + ": not attached (detached or moved from)"};
-    if (::bpf_link_update(link_.get(), prog_fd, nullptr) != 0)
-        return xdp_error(errno, what);
+    if (Status updated = link_.update(prog_fd); !updated)
+        return xdp_error(updated.error().errnum, what);
     return {};
 }
 
 Status XdpAttachment::detach() {
     if (!attached_)
         return {};
-    const std::string what = describe("detach", mode_, interface_);
-    // bpf_link_detach, not just close: a pin or another process may hold the link too.
-    if (::bpf_link_detach(link_.get()) != 0 && errno != ENOLINK)
-        return xdp_error(errno, what);
-    if (!pin_path_.empty() && ::unlink(pin_path_.c_str()) != 0 && errno != ENOENT)
-        return xdp_error(errno, what + ": unpin " + pin_path_.string());
-    link_.reset();
+    if (Status detached = link_.detach(); !detached)
+        return Error::from_errno(detached.error().errnum, describe("detach", mode_, interface_) +
+                                                              ": " + detached.error().message);
     attached_ = false;
     return {};
 }
 
 Status XdpAttachment::keep_on_exit() {
-    if (attached_ && pin_path_.empty())
+    if (attached_ && !link_.pinned())
         return Error{EINVAL, describe("keep", mode_, interface_) +
                                  " after exit: the link is not pinned and ends with this "
                                  "process; attach with a pin path"};

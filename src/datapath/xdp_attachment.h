@@ -5,6 +5,7 @@
 #pragma once
 
 #include "src/datapath/netns.h"
+#include "src/datapath/owned_link.h"
 #include "src/datapath/result.h"
 #include "src/datapath/unique_fd.h"
 
@@ -44,20 +45,19 @@ public:
     // native or generic as attached; for an adopted link, as the kernel reports it.
     XdpMode mode() const { return mode_; }
     const InterfaceRef& interface() const { return interface_; }
-    int link_fd() const { return link_.get(); }
+    int link_fd() const { return link_.fd(); }
     bool attached() const { return attached_; }
 
 private:
     XdpAttachment(InterfaceRef iface, XdpMode mode, int ifindex);
-    Status adopt_pinned(int prog_fd, const std::filesystem::path& pin_path, bool& adopted);
-    Status create_link(int prog_fd);
+    Status attach_link(int prog_fd, const std::filesystem::path& pin_path);
+    Result<UniqueFd> create_link(int prog_fd, XdpMode mode);
     void release_on_destruction();
 
     InterfaceRef interface_;
     XdpMode mode_ = XdpMode::native;
     int ifindex_ = 0; // inside interface_.netns_path
-    UniqueFd link_;
-    std::filesystem::path pin_path_;
+    OwnedLink link_;
     bool attached_ = false;
     bool keep_on_exit_ = false;
 };

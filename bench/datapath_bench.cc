@@ -25,6 +25,7 @@
 #include "empty.skel.h"
 #include "src/datapath/firewall_object.h"
 #include "src/datapath/ip_address.h"
+#include "src/datapath/map_keys.h"
 #include "src/datapath/test_run.h"
 #include "tests/support/packet_builder.h"
 
@@ -79,11 +80,8 @@ std::unique_ptr<FirewallObject> populated_firewall(uint32_t entries) {
         maps.ipcache.update(flowwall::datapath::ipcache_key(ip), {first_identity + i, 0})
             .value_or_throw();
         maps.modes.update(first_identity + i, {FW_MODE_BLOCK}).value_or_throw();
-        fw_policy_key flow{};
-        flow.src_identity = first_identity + i;
-        flow.dst_identity = first_identity + (i + 1) % entries;
-        flow.dst_port = service_port;
-        flow.protocol = IPPROTO_TCP;
+        auto flow = flowwall::datapath::policy_key(
+            first_identity + i, first_identity + (i + 1) % entries, service_port, IPPROTO_TCP);
         maps.policy.update(flow, {FW_POLICY_F_MANUAL}).value_or_throw();
     }
     return firewall;

@@ -95,18 +95,14 @@ FirewallObject::~FirewallObject() {
 
 void FirewallObject::bind_maps() {
     auto& m = skeleton_->maps;
-    auto view = [](bpf_map* map) {
-        return std::tuple{bpf_map__fd(map), std::string(bpf_map__name(map)),
-                          bpf_map__max_entries(map)};
-    };
-    maps_.ipcache = std::make_from_tuple<decltype(maps_.ipcache)>(view(m.fw_ipcache_v1));
-    maps_.cidr = std::make_from_tuple<decltype(maps_.cidr)>(view(m.fw_cidr_v1));
-    maps_.policy = std::make_from_tuple<decltype(maps_.policy)>(view(m.fw_policy_v1));
-    maps_.modes = std::make_from_tuple<decltype(maps_.modes)>(view(m.fw_modes_v1));
-    maps_.settings = std::make_from_tuple<decltype(maps_.settings)>(view(m.fw_settings_v1));
-    maps_.conntrack4 = std::make_from_tuple<decltype(maps_.conntrack4)>(view(m.fw_ct4_v1));
-    maps_.conntrack6 = std::make_from_tuple<decltype(maps_.conntrack6)>(view(m.fw_ct6_v1));
-    maps_.dedup = std::make_from_tuple<decltype(maps_.dedup)>(view(m.fw_dedup_v1));
+    maps_.ipcache = typed_view<fw_ipcache_key, fw_identity_info>(m.fw_ipcache_v1);
+    maps_.cidr = typed_view<fw_cidr_key, fw_identity_info>(m.fw_cidr_v1);
+    maps_.policy = typed_view<fw_policy_key, fw_policy_value>(m.fw_policy_v1);
+    maps_.modes = typed_view<uint32_t, fw_mode_value>(m.fw_modes_v1);
+    maps_.settings = typed_view<uint32_t, fw_settings>(m.fw_settings_v1);
+    maps_.conntrack4 = typed_view<fw_ct4_key, fw_ct_value>(m.fw_ct4_v1);
+    maps_.conntrack6 = typed_view<fw_ct6_key, fw_ct_value>(m.fw_ct6_v1);
+    maps_.dedup = typed_view<fw_dedup_key, fw_dedup_value>(m.fw_dedup_v1);
     maps_.stats = PerCpuArray<fw_counter_value>(bpf_map__fd(m.fw_stats_v1), FW_MAP_STATS);
     maps_.events_fd = bpf_map__fd(m.fw_events_v1);
 }

@@ -74,19 +74,4 @@ std::string IpPrefix::to_string() const {
     return address.to_string() + "/" + std::to_string(length);
 }
 
-fw_ipcache_key ipcache_key(const IpAddress& address) {
-    fw_ipcache_key key{};
-    key.family = address.family;
-    key.addr = address.to_abi();
-    return key;
-}
-
-fw_cidr_key cidr_key(const IpPrefix& prefix) {
-    fw_cidr_key key{};
-    key.prefixlen = FW_CIDR_PREFIX_BASE + prefix.length;
-    key.family = prefix.address.family;
-    key.addr = prefix.address.to_abi();
-    return key;
-}
-
 } // namespace flowwall::datapath

@@ -38,8 +38,4 @@ struct IpPrefix {
     bool operator==(const IpPrefix&) const = default;
 };
 
-// Map keys built the one way the programs expect them.
-fw_ipcache_key ipcache_key(const IpAddress& address);
-fw_cidr_key cidr_key(const IpPrefix& prefix);
-
 } // namespace flowwall::datapath

@@ -51,27 +51,17 @@ public:
     // Entries at the time of the walk; a concurrent writer may add or remove some.
     std::vector<std::pair<Key, Value>> entries() const {
         std::vector<std::pair<Key, Value>> out;
-        Key key{}, next{};
-        const Key* cursor = nullptr;
-        while (bpf_map_get_next_key(fd_, cursor, &next) == 0) {
+        for_each_key([&](const Key& key) {
             Value value{};
-            if (bpf_map_lookup_elem(fd_, &next, &value) == 0)
-                out.emplace_back(next, value);
-            key = next;
-            cursor = &key;
-        }
+            if (bpf_map_lookup_elem(fd_, &key, &value) == 0)
+                out.emplace_back(key, value);
+        });
         return out;
     }
 
     std::size_t count() const {
         std::size_t n = 0;
-        Key key{}, next{};
-        const Key* cursor = nullptr;
-        while (bpf_map_get_next_key(fd_, cursor, &next) == 0) {
-            ++n;
-            key = next;
-            cursor = &key;
-        }
+        for_each_key([&](const Key&) { ++n; });
         return n;
     }
 
@@ -88,10 +78,27 @@ public:
     uint32_t max_entries() const { return max_entries_; }
 
 private:
+    template <typename Visit>
+    void for_each_key(Visit visit) const {
+        Key key{}, next{};
+        const Key* cursor = nullptr;
+        while (bpf_map_get_next_key(fd_, cursor, &next) == 0) {
+            visit(next);
+            key = next;
+            cursor = &key;
+        }
+    }
+
     int fd_ = -1;
     std::string name_;
     uint32_t max_entries_ = 0;
 };
+
+// The view of a map of a loaded object.
+template <typename Key, typename Value>
+TypedMap<Key, Value> typed_view(const bpf_map* map) {
+    return TypedMap<Key, Value>(bpf_map__fd(map), bpf_map__name(map), bpf_map__max_entries(map));
+}
 
 // A per-CPU array: the kernel hands user space one value per possible CPU.
 template <typename Value>

@@ -15,6 +15,7 @@
 #include "src/datapath/event_reader.h"
 #include "src/datapath/firewall_object.h"
 #include "src/datapath/ip_address.h"
+#include "src/datapath/map_keys.h"
 #include "src/datapath/test_run.h"
 #include "tests/support/packet_builder.h"
 #include "tests/support/require_root.h"
@@ -95,12 +96,7 @@ protected:
     }
 
     static fw_policy_key flow(uint32_t src, uint32_t dst, uint16_t port, uint8_t protocol) {
-        fw_policy_key key{};
-        key.src_identity = src;
-        key.dst_identity = dst;
-        key.dst_port = port;
-        key.protocol = protocol;
-        return key;
+        return datapath::policy_key(src, dst, port, protocol);
     }
 
     void allow(const fw_policy_key& key) {

@@ -4,12 +4,14 @@
 // message that says what to do.
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "src/datapath/bpffs.h"
 #include "src/datapath/firewall_object.h"
+#include "src/datapath/map_keys.h"
 #include "src/datapath/unique_fd.h"
 #include "tests/support/require_root.h"
 
@@ -35,11 +37,7 @@ protected:
 };
 
 TEST_F(Pinning, SecondLoadReusesThePinnedMaps) {
-    fw_policy_key flow{};
-    flow.src_identity = 300;
-    flow.dst_identity = 301;
-    flow.dst_port = 443;
-    flow.protocol = 6;
+    const fw_policy_key flow = policy_key(300, 301, 443, IPPROTO_TCP);
     {
         auto first = FirewallObject::load(options_);
         ASSERT_TRUE(first.ok()) << first.error().to_string();

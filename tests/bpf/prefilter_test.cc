@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "src/datapath/ip_address.h"
+#include "src/datapath/map_keys.h"
 #include "src/datapath/prefilter_object.h"
 #include "src/datapath/test_run.h"
 #include "tests/support/packet_builder.h"

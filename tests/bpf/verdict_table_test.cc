@@ -101,7 +101,7 @@ TEST_P(VerdictTable, NewConnection) {
     const bool drops = row.reason == FW_REASON_BLOCKED;
     EXPECT_EQ(send(first_packet(shape, web, db), shape.program),
               drops ? Verdict::drop : Verdict::pass);
-    EXPECT_EQ(counter(row.reason), 1u) << "expected reason " << reason_name(row.reason);
+    EXPECT_EQ(counter(row.reason), 1u) << "expected reason " << datapath::counter_name(row.reason);
 
     auto events = take_events();
     if (uint32_t kind = event_kind_for(row.reason)) {

@@ -13,6 +13,7 @@
 #include "src/datapath/firewall_object.h"
 #include "src/datapath/ip_address.h"
 #include "src/datapath/kernel_features.h"
+#include "src/datapath/map_keys.h"
 #include "src/datapath/tc_attachment.h"
 #include "tests/support/netns_lab.h"
 #include "tests/support/traffic.h"

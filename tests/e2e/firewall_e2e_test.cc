@@ -15,6 +15,7 @@
 #include "src/datapath/event_reader.h"
 #include "src/datapath/firewall_object.h"
 #include "src/datapath/ip_address.h"
+#include "src/datapath/map_keys.h"
 #include "src/datapath/tc_attachment.h"
 #include "tests/support/netns_lab.h"
 #include "tests/support/require_root.h"
@@ -109,12 +110,10 @@ protected:
     }
 
     void allow(uint32_t src, uint32_t dst, uint16_t port, uint8_t protocol) {
-        fw_policy_key key{};
-        key.src_identity = src;
-        key.dst_identity = dst;
-        key.dst_port = port;
-        key.protocol = protocol;
-        ASSERT_TRUE(firewall_->maps().policy.update(key, {FW_POLICY_F_MANUAL}).ok());
+        ASSERT_TRUE(
+            firewall_->maps()
+                .policy.update(datapath::policy_key(src, dst, port, protocol), {FW_POLICY_F_MANUAL})
+                .ok());
     }
 
     std::vector<fw_event> take_events() {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/datapath/ip_address.h"
+#include "src/datapath/map_keys.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: Apache-2.0
+// The keys of the maps the programs look up, built the one way the programs expect them
+// (padding zeroed, prefix lengths offset past the family byte).
+#pragma once
+
+#include <cstdint>
+
+#include "flowwall/abi.h"
+#include "src/datapath/ip_address.h"
+
+namespace flowwall::datapath {
+
+fw_ipcache_key ipcache_key(const IpAddress& address);
+fw_cidr_key cidr_key(const IpPrefix& prefix);
+// dst_port in host order; 0 for protocols without ports.
+fw_policy_key policy_key(uint32_t src_identity, uint32_t dst_identity, uint16_t dst_port,
+                         uint8_t protocol);
+
+} // namespace flowwall::datapath

@@ -12,6 +12,7 @@ namespace flowwall::datapath {
 namespace {
 
 thread_local LibbpfLogCapture* active_capture = nullptr;
+thread_local int expected_failures = 0;
 
 int print_to_spdlog(enum libbpf_print_level level, const char* format, va_list args) {
     char buffer[1024];
@@ -24,9 +25,7 @@ int print_to_spdlog(enum libbpf_print_level level, const char* format, va_list a
 
     if (active_capture != nullptr)
         active_capture->append_line(text);
-    // Creating the clsact hook when one exists is how flowwall finds out that it is not
-    // the hook's owner; the kernel's refusal is expected, not a warning.
-    if (text.find("Exclusivity flag on") != std::string::npos)
+    if (level == LIBBPF_WARN && expected_failures > 0)
         level = LIBBPF_DEBUG;
     switch (level) {
     case LIBBPF_WARN:
@@ -56,6 +55,15 @@ LibbpfLogCapture::LibbpfLogCapture() : previous_(active_capture) {
 
 LibbpfLogCapture::~LibbpfLogCapture() {
     active_capture = previous_;
+}
+
+LibbpfFailureExpected::LibbpfFailureExpected() {
+    route_libbpf_logs_to_spdlog();
+    ++expected_failures;
+}
+
+LibbpfFailureExpected::~LibbpfFailureExpected() {
+    --expected_failures;
 }
 
 std::string LibbpfLogCapture::tail(std::size_t max_lines) const {

@@ -31,4 +31,14 @@ private:
     LibbpfLogCapture* previous_;
 };
 
+// Around a libbpf call whose failure the caller expects and handles (creating a clsact hook
+// that may exist already), libbpf's warnings on this thread are logged at debug level.
+class LibbpfFailureExpected {
+public:
+    LibbpfFailureExpected();
+    ~LibbpfFailureExpected();
+    LibbpfFailureExpected(const LibbpfFailureExpected&) = delete;
+    LibbpfFailureExpected& operator=(const LibbpfFailureExpected&) = delete;
+};
+
 } // namespace flowwall::datapath

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/datapath/netlink_filters.h"
 
+#include "src/datapath/libbpf_log.h"
+
 #include "src/datapath/unique_fd.h"
 
 #include <linux/netlink.h>
@@ -163,7 +165,13 @@ Result<std::vector<TcFilterEntry>> list_tc_filters(int ifindex, uint32_t parent)
 Status attach_flowwall_filter(const std::string& netns_path, int ifindex, uint32_t parent,
                               int prog_fd) {
     bpf_tc_hook hook = clsact_side(ifindex, parent);
-    int created = ::bpf_tc_hook_create(&hook);
+    int created;
+    {
+        // Creating the hook is how flowwall learns whether it owns the qdisc: EEXIST is an
+        // answer, not a problem worth a warning.
+        LibbpfFailureExpected eexist_is_an_answer;
+        created = ::bpf_tc_hook_create(&hook);
+    }
     if (created == 0) {
         std::lock_guard lock(created_qdiscs_mutex);
         created_qdiscs.insert({netns_path, ifindex});

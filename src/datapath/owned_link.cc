@@ -86,4 +86,18 @@ Status OwnedLink::detach() {
     return {};
 }
 
+Status detach_pinned_link(const std::filesystem::path& pin_path) {
+    Result<UniqueFd> pinned = open_pinned_object(pin_path);
+    if (!pinned)
+        return pinned.error();
+    if (!pinned.value().valid())
+        return {};
+    // A link whose interface is gone is already detached: EINVAL/ENOLINK then mean done.
+    if (::bpf_link_detach(pinned.value().get()) != 0 && errno != EINVAL && errno != ENOLINK)
+        return link_error(errno, "detach the link pinned at " + pin_path.string());
+    if (::unlink(pin_path.c_str()) != 0 && errno != ENOENT)
+        return link_error(errno, "unpin " + pin_path.string());
+    return {};
+}
+
 } // namespace flowwall::datapath

@@ -46,4 +46,9 @@ private:
     std::filesystem::path pin_path_;
 };
 
+// Detaches the link pinned at pin_path from whatever it is attached to and removes the pin:
+// for links no current owner claims (a workload that went away while no daemon ran, or
+// flowwalld --cleanup). Nothing pinned there counts as done.
+Status detach_pinned_link(const std::filesystem::path& pin_path);
+
 } // namespace flowwall::datapath

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "src/datapath/interfaces.h"
+
+#include "src/datapath/netns.h"
+#include "src/datapath/unique_fd.h"
+
+#include <linux/if_link.h>
+#include <linux/net_namespace.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+
+namespace flowwall::datapath {
+
+namespace {
+
+constexpr uint32_t kSequence = 1;
+
+Result<UniqueFd> open_rtnetlink() {
+    UniqueFd sock(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+    if (!sock.valid())
+        return Error::from_errno(errno, "open rtnetlink socket");
+    timeval timeout{.tv_sec = 5, .tv_usec = 0};
+    ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    return sock;
+}
+
+Status send_request(int sock, const void* request, size_t length, const char* what) {
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (::sendto(sock, request, length, 0, reinterpret_cast<const sockaddr*>(&kernel),
+                 sizeof(kernel)) < 0)
+        return Error::from_errno(errno, std::string("send ") + what);
+    return {};
+}
+
+// Reads replies until NLMSG_DONE (dumps) or the first answer (requests), passing every
+// message of type `wanted` to on_message.
+Status read_replies(int sock, uint16_t wanted, bool dump, const char* what,
+                    const std::function<void(const nlmsghdr*)>& on_message) {
+    std::array<char, 32768> buffer{};
+    for (;;) {
+        ssize_t length = ::recv(sock, buffer.data(), buffer.size(), 0);
+        if (length < 0)
+            return Error::from_errno(errno, std::string("read ") + what);
+        int remaining = static_cast<int>(length);
+        for (auto* message = reinterpret_cast<const nlmsghdr*>(buffer.data());
+             NLMSG_OK(message, remaining); message = NLMSG_NEXT(message, remaining)) {
+            if (message->nlmsg_seq != kSequence)
+                continue;
+            if (message->nlmsg_type == NLMSG_DONE)
+                return {};
+            if (message->nlmsg_type == NLMSG_ERROR) {
+                const auto* error = static_cast<const nlmsgerr*>(NLMSG_DATA(message));
+                if (error->error == 0 && !dump)
+                    return {};
+                return Error::from_errno(-error->error, what);
+            }
+            if (message->nlmsg_type == wanted) {
+                on_message(message);
+                if (!dump)
+                    return {};
+            }
+        }
+    }
+}
+
+InterfaceInfo parse_link(const nlmsghdr* message) {
+    const auto* info = static_cast<const ifinfomsg*>(NLMSG_DATA(message));
+    InterfaceInfo result;
+    result.ifindex = info->ifi_index;
+    result.loopback = (info->ifi_flags & IFF_LOOPBACK) != 0;
+    int length = static_cast<int>(IFLA_PAYLOAD(message));
+    for (const rtattr* attribute = IFLA_RTA(info); RTA_OK(attribute, length);
+         attribute = RTA_NEXT(attribute, length)) {
+        const void* data = RTA_DATA(attribute);
+        size_t size = RTA_PAYLOAD(attribute);
+        switch (attribute->rta_type) {
+        case IFLA_IFNAME:
+            result.name.assign(static_cast<const char*>(data),
+                               ::strnlen(static_cast<const char*>(data), size));
+            break;
+        case IFLA_LINK:
+            if (size >= sizeof(int32_t))
+                std::memcpy(&result.link_ifindex, data, sizeof(int32_t));
+            break;
+        case IFLA_LINK_NETNSID:
+            if (size >= sizeof(int32_t))
+                std::memcpy(&result.link_netnsid, data, sizeof(int32_t));
+            break;
+        case IFLA_LINKINFO: {
+            int nested_length = static_cast<int>(size);
+            for (auto* nested = static_cast<const rtattr*>(data); RTA_OK(nested, nested_length);
+                 nested = RTA_NEXT(nested, nested_length)) {
+                if (nested->rta_type == IFLA_INFO_KIND) {
+                    const auto* kind = static_cast<const char*>(RTA_DATA(nested));
+                    result.kind.assign(kind, ::strnlen(kind, RTA_PAYLOAD(nested)));
+                }
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return result;
+}
+
+// RTM_GETLINK dump in the calling thread's namespace.
+Result<std::vector<InterfaceInfo>> dump_links() {
+    auto sock = open_rtnetlink();
+    if (!sock)
+        return sock.error();
+    struct {
+        nlmsghdr header;
+        ifinfomsg info;
+    } request{};
+    request.header.nlmsg_len = NLMSG_LENGTH(sizeof(ifinfomsg));
+    request.header.nlmsg_type = RTM_GETLINK;
+    request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    request.header.nlmsg_seq = kSequence;
+    request.info.ifi_family = AF_UNSPEC;
+    if (auto sent = send_request(sock.value().get(), &request, request.header.nlmsg_len,
+                                 "RTM_GETLINK dump");
+        !sent)
+        return sent.error();
+    std::vector<InterfaceInfo> links;
+    auto read =
+        read_replies(sock.value().get(), RTM_NEWLINK, true, "RTM_GETLINK dump",
+                     [&](const nlmsghdr* message) { links.push_back(parse_link(message)); });
+    if (!read)
+        return read.error();
+    return links;
+}
+
+// The id the calling thread's namespace gives the namespace open at netns_fd; -1 if none.
+Result<int> namespace_id_of(int netns_fd) {
+    auto sock = open_rtnetlink();
+    if (!sock)
+        return sock.error();
+    struct {
+        nlmsghdr header;
+        rtgenmsg family;
+        char attributes[64];
+    } request{};
+    request.header.nlmsg_len = NLMSG_LENGTH(sizeof(rtgenmsg));
+    request.header.nlmsg_type = RTM_GETNSID;
+    request.header.nlmsg_flags = NLM_F_REQUEST;
+    request.header.nlmsg_seq = kSequence;
+    request.family.rtgen_family = AF_UNSPEC;
+    auto* attribute = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(&request) +
+                                                NLMSG_ALIGN(request.header.nlmsg_len));
+    attribute->rta_type = NETNSA_FD;
+    attribute->rta_len = RTA_LENGTH(sizeof(uint32_t));
+    uint32_t fd = static_cast<uint32_t>(netns_fd);
+    std::memcpy(RTA_DATA(attribute), &fd, sizeof(fd));
+    request.header.nlmsg_len = NLMSG_ALIGN(request.header.nlmsg_len) + attribute->rta_len;
+    if (auto sent =
+            send_request(sock.value().get(), &request, request.header.nlmsg_len, "RTM_GETNSID");
+        !sent)
+        return sent.error();
+    int id = -1;
+    auto read = read_replies(
+        sock.value().get(), RTM_NEWNSID, false, "RTM_GETNSID", [&](const nlmsghdr* message) {
+            const auto* generic = static_cast<const rtgenmsg*>(NLMSG_DATA(message));
+            int length =
+                static_cast<int>(message->nlmsg_len) - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*generic)));
+            for (auto* a = reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(generic) +
+                                                           NLMSG_ALIGN(sizeof(*generic)));
+                 RTA_OK(a, length); a = RTA_NEXT(a, length)) {
+                if (a->rta_type == NETNSA_NSID && RTA_PAYLOAD(a) >= sizeof(int32_t))
+                    std::memcpy(&id, RTA_DATA(a), sizeof(int32_t));
+            }
+        });
+    if (!read)
+        return read.error();
+    return id;
+}
+
+} // namespace
+
+Result<std::vector<InterfaceInfo>> list_interfaces(const std::string& netns_path) {
+    std::vector<InterfaceInfo> links;
+    auto status = run_in_netns(netns_path, [&]() -> Status {
+        auto dumped = dump_links();
+        if (!dumped)
+            return dumped.error();
+        links = std::move(dumped.value());
+        return {};
+    });
+    if (!status)
+        return Error{status.error().errnum,
+                     "list interfaces in " +
+                         (netns_path.empty() ? std::string("the host namespace") : netns_path) +
+                         ": " + status.error().message};
+    return links;
+}
+
+Result<std::optional<std::string>> find_host_peer(const std::string& netns_path,
+                                                  const std::string& ifname) {
+    auto inside = list_interfaces(netns_path);
+    if (!inside)
+        return inside.error();
+    const InterfaceInfo* workload_side = nullptr;
+    for (const auto& link : inside.value())
+        if (link.name == ifname)
+            workload_side = &link;
+    if (workload_side == nullptr)
+        return Error::from_errno(ENODEV, "no interface " + ifname + " in netns " + netns_path);
+    if (workload_side->kind != "veth")
+        return std::optional<std::string>{};
+
+    // Dump the host's links before asking for the namespace id: reporting a link whose peer
+    // is in another namespace is what makes the kernel assign that namespace an id.
+    auto host = dump_links();
+    if (!host)
+        return host.error();
+    UniqueFd netns_fd(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns_fd.valid())
+        return Error::from_errno(errno, "open network namespace " + netns_path);
+    auto id = namespace_id_of(netns_fd.get());
+    if (!id)
+        return id.error();
+    if (id.value() < 0)
+        return std::optional<std::string>{};
+    for (const auto& link : host.value())
+        if (link.kind == "veth" && link.link_netnsid == id.value() &&
+            link.link_ifindex == workload_side->ifindex)
+            return std::optional<std::string>{link.name};
+    return std::optional<std::string>{};
+}
+
+} // namespace flowwall::datapath

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "src/config/config_options.h"
+
+#include <sys/un.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include "flowwall/abi.h"
+
+namespace flowwall::config::detail {
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+// Far beyond any node's needs, low enough that a typo (an extra zero or two) is caught
+// before the kernel is asked for gigabytes of map memory.
+constexpr uint64_t kMaxEntries = 16u << 20;
+constexpr uint64_t kMinEventBufferBytes = 4096; // one page
+constexpr uint64_t kMaxEventBufferBytes = 1u << 30;
+constexpr size_t kMaxSocketPath = sizeof(sockaddr_un{}.sun_path) - 1; // room for the NUL
+
+constexpr std::array kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+
+Error reason(std::string text) {
+    return Error{EINVAL, std::move(text)};
+}
+
+Result<uint64_t> count_from_text(std::string_view text) {
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+        return reason("is not a whole number");
+    return value;
+}
+
+Status set_count(uint32_t& field, std::string_view text, uint64_t min, uint64_t max) {
+    auto value = count_from_text(text);
+    if (!value)
+        return value.error();
+    if (value.value() < min || value.value() > max)
+        return reason("is outside the allowed range " + std::to_string(min) + ".." +
+                      std::to_string(max));
+    field = static_cast<uint32_t>(value.value());
+    return {};
+}
+
+Status set_entries(uint32_t& field, std::string_view text) {
+    return set_count(field, text, 1, kMaxEntries);
+}
+
+Status set_event_buffer_bytes(uint32_t& field, std::string_view text) {
+    if (auto status = set_count(field, text, kMinEventBufferBytes, kMaxEventBufferBytes); !status)
+        return status;
+    if ((field & (field - 1)) != 0)
+        return reason("is not a power of two (the ring buffer needs one, e.g. 1048576)");
+    return {};
+}
+
+Status set_duration(milliseconds& field, std::string_view text, milliseconds min,
+                    milliseconds max) {
+    auto value = duration_from_text(text);
+    if (!value)
+        return value.error();
+    if (value.value() < min || value.value() > max)
+        return reason("is outside the allowed range " + format_duration(min) + ".." +
+                      format_duration(max));
+    field = value.value();
+    return {};
+}
+
+Status set_path(std::filesystem::path& field, std::string_view text, bool may_be_empty = false) {
+    if (text.empty() && may_be_empty) {
+        field.clear();
+        return {};
+    }
+    if (text.empty() || text.front() != '/')
+        return reason("is not an absolute path");
+    field = std::string(text);
+    return {};
+}
+
+Status set_socket_path(std::filesystem::path& field, std::string_view text) {
+    if (text.size() > kMaxSocketPath)
+        return reason("is " + std::to_string(text.size()) +
+                      " bytes long; a Unix socket path may have at most " +
+                      std::to_string(kMaxSocketPath));
+    return set_path(field, text);
+}
+
+Status set_log_level(DaemonConfig& config, std::string_view text) {
+    if (std::find(kLogLevels.begin(), kLogLevels.end(), text) == kLogLevels.end())
+        return reason("is not one of trace, debug, info, warn, error, critical, off");
+    config.log_level = std::string(text);
+    return {};
+}
+
+Status set_bool(bool& field, std::string_view text) {
+    if (text == "true" || text == "false") {
+        field = text == "true";
+        return {};
+    }
+    return reason("is not true or false");
+}
+
+Status set_identity_from(DaemonConfig& config, std::string_view text) {
+    auto naming = identity::IdentityNaming::parse(text);
+    if (!naming)
+        return reason(text == "label:" ? "names no label: write label:NAME, e.g. label:app"
+                                       : "is not one of image, image-tag, label:NAME");
+    config.identity_from = std::move(naming).value();
+    return {};
+}
+
+Status set_default_mode(DaemonConfig& config, std::string_view text) {
+    auto mode = mode_from_text(text);
+    if (!mode)
+        return mode.error();
+    config.default_mode = mode.value();
+    return {};
+}
+
+Status set_attach_mode(DaemonConfig& config, std::string_view text) {
+    if (text == "auto")
+        config.attach_mode = datapath::TcAttachMode::automatic;
+    else if (text == "tcx")
+        config.attach_mode = datapath::TcAttachMode::tcx;
+    else if (text == "clsact")
+        config.attach_mode = datapath::TcAttachMode::clsact;
+    else
+        return reason("is not one of auto, tcx, clsact");
+    return {};
+}
+
+std::string show_attach_mode(const DaemonConfig& config) {
+    switch (config.attach_mode) {
+    case datapath::TcAttachMode::automatic:
+        return "auto";
+    case datapath::TcAttachMode::tcx:
+        return "tcx";
+    case datapath::TcAttachMode::clsact:
+        return "clsact";
+    }
+    return "auto";
+}
+
+// Captureless lambdas keep each option's three facts (name, how to set, how to show) on a
+// few adjacent lines.
+const std::vector<ConfigOption> kOptions = {
+    {"log-level", "LEVEL", "Log level: trace, debug, info, warn, error, critical or off",
+     ValueKind::string, set_log_level, [](const DaemonConfig& c) { return c.log_level; }},
+    {"socket", "PATH", "Unix socket of the control API, root only", ValueKind::string,
+     [](DaemonConfig& c, std::string_view t) { return set_socket_path(c.socket, t); },
+     [](const DaemonConfig& c) { return c.socket.string(); }},
+    {"state-dir", "PATH", "Where identities and the model are kept across restarts",
+     ValueKind::string,
+     [](DaemonConfig& c, std::string_view t) { return set_path(c.state_dir, t); },
+     [](const DaemonConfig& c) { return c.state_dir.string(); }},
+    {"bpffs-dir", "PATH", "bpffs directory where maps, programs and links are pinned",
+     ValueKind::string,
+     [](DaemonConfig& c, std::string_view t) { return set_path(c.bpffs_dir, t); },
+     [](const DaemonConfig& c) { return c.bpffs_dir.string(); }},
+    {"docker", "BOOL", "Follow the Docker Engine: true or false", ValueKind::boolean,
+     [](DaemonConfig& c, std::string_view t) { return set_bool(c.docker, t); },
+     [](const DaemonConfig& c) { return std::string(c.docker ? "true" : "false"); }},
+    {"docker-socket", "PATH", "Docker Engine API socket", ValueKind::string,
+     [](DaemonConfig& c, std::string_view t) { return set_socket_path(c.docker_socket, t); },
+     [](const DaemonConfig& c) { return c.docker_socket.string(); }},
+    {"resync-interval", "DURATION", "How often sources list everything again (1s..24h)",
+     ValueKind::duration,
+     [](DaemonConfig& c, std::string_view t) {
+         return set_duration(c.resync_interval, t, 1s, 24h);
+     },
+     [](const DaemonConfig& c) { return format_duration(c.resync_interval); }},
+    {"endpoints-file", "PATH", "JSON file of non-container workloads; empty: none",
+     ValueKind::string,
+     [](DaemonConfig& c, std::string_view t) { return set_path(c.endpoints_file, t, true); },
+     [](const DaemonConfig& c) { return c.endpoints_file.string(); }},
+    {"identity-from", "RULE", "Identity of a container: image, image-tag or label:NAME",
+     ValueKind::string, set_identity_from,
+     [](const DaemonConfig& c) { return c.identity_from.to_string(); }},
+    {"default-mode", "MODE", "Mode of identities without their own: learn, alert, block, off",
+     ValueKind::string, set_default_mode,
+     [](const DaemonConfig& c) { return std::string(mode_name(c.default_mode)); }},
+    {"attach-mode", "MODE", "How programs attach to interfaces: auto, tcx or clsact",
+     ValueKind::string, set_attach_mode, show_attach_mode},
+    {"ipcache-entries", "N", "Capacity of the address -> identity map", ValueKind::count,
+     [](DaemonConfig& c, std::string_view t) {
+         return set_entries(c.capacities.ipcache_entries, t);
+     },
+     [](const DaemonConfig& c) { return std::to_string(c.capacities.ipcache_entries); }},
+    {"cidr-entries", "N", "Capacity of the CIDR entity map", ValueKind::count,
+     [](DaemonConfig& c, std::string_view t) { return set_entries(c.capacities.cidr_entries, t); },
+     [](const DaemonConfig& c) { return std::to_string(c.capacities.cidr_entries); }},
+    {"policy-entries", "N", "Capacity of the allowed-flows map", ValueKind::count,
+     [](DaemonConfig& c, std::string_view t) {
+         return set_entries(c.capacities.policy_entries, t);
+     },
+     [](const DaemonConfig& c) { return std::to_string(c.capacities.policy_entries); }},
+    {"mode-entries", "N",
+     "Capacity of the per-identity mode map; bounds the identity ids (more than 256)",
+     ValueKind::count,
+     [](DaemonConfig& c, std::string_view t) {
+         return set_count(c.capacities.mode_entries, t, FW_ID_FIRST_ALLOCATED + 1, kMaxEntries);
+     },
+     [](const DaemonConfig& c) { return std::to_string(c.capacities.mode_entries); }},
+    {"conntrack-entries", "N", "Capacity of connection tracking, per address family",
+     ValueKind::count,
+     [](DaemonConfig& c, std::string_view t) {
+         return set_entries(c.capacities.conntrack_entries, t);
+     },
+     [](const DaemonConfig& c) { return std::to_string(c.capacities.conntrack_entries); }},
+    {"dedup-entries", "N", "Capacity of the event de-duplication map", ValueKind::count,
+     [](DaemonConfig& c, std::string_view t) { return set_entries(c.capacities.dedup_entries, t); },
+     [](const DaemonConfig& c) { return std::to_string(c.capacities.dedup_entries); }},
+    {"event-buffer-bytes", "BYTES", "Size of the event ring buffer: a power of two, >= 4096",
+     ValueKind::count,
+     [](DaemonConfig& c, std::string_view t) {
+         return set_event_buffer_bytes(c.capacities.event_buffer_bytes, t);
+     },
+     [](const DaemonConfig& c) { return std::to_string(c.capacities.event_buffer_bytes); }},
+    {"conntrack-tcp-timeout", "DURATION", "Idle time after which a TCP connection is forgotten",
+     ValueKind::duration,
+     [](DaemonConfig& c, std::string_view t) {
+         return set_duration(c.conntrack_tcp_timeout, t, 1s, 168h);
+     },
+     [](const DaemonConfig& c) { return format_duration(c.conntrack_tcp_timeout); }},
+    {"conntrack-other-timeout", "DURATION", "Idle time after which a UDP/ICMP flow is forgotten",
+     ValueKind::duration,
+     [](DaemonConfig& c, std::string_view t) {
+         return set_duration(c.conntrack_other_timeout, t, 1s, 24h);
+     },
+     [](const DaemonConfig& c) { return format_duration(c.conntrack_other_timeout); }},
+    {"event-dedup-interval", "DURATION",
+     "At most one event per flow and kind in this interval; 0 reports every one",
+     ValueKind::duration,
+     [](DaemonConfig& c, std::string_view t) {
+         return set_duration(c.event_dedup_interval, t, 0ms, 1h);
+     },
+     [](const DaemonConfig& c) { return format_duration(c.event_dedup_interval); }},
+};
+
+} // namespace
+
+std::span<const ConfigOption> config_options() {
+    return kOptions;
+}
+
+const ConfigOption* find_option(std::string_view name) {
+    for (const auto& option : kOptions) {
+        if (option.name == name)
+            return &option;
+    }
+    return nullptr;
+}
+
+std::optional<std::string_view> closest_name(std::string_view name,
+                                             std::span<const std::string_view> candidates) {
+    std::string_view best;
+    size_t best_distance = std::numeric_limits<size_t>::max();
+    std::vector<size_t> previous(name.size() + 1), current(name.size() + 1);
+    for (auto candidate : candidates) {
+        for (size_t i = 0; i <= name.size(); ++i)
+            previous[i] = i;
+        for (size_t j = 1; j <= candidate.size(); ++j) {
+            current[0] = j;
+            for (size_t i = 1; i <= name.size(); ++i) {
+                size_t substitution = previous[i - 1] + (name[i - 1] == candidate[j - 1] ? 0 : 1);
+                current[i] = std::min({previous[i] + 1, current[i - 1] + 1, substitution});
+            }
+            std::swap(previous, current);
+        }
+        if (previous[name.size()] < best_distance) {
+            best_distance = previous[name.size()];
+            best = candidate;
+        }
+    }
+    // A typo changes a few characters; beyond that the names merely look alike.
+    if (best.empty() || best_distance > std::max<size_t>(2, name.size() / 3))
+        return std::nullopt;
+    return best;
+}
+
+Result<milliseconds> duration_from_text(std::string_view text) {
+    const auto forms = std::string(": write e.g. 30s, 500ms, 2m or 1h30m (units h, m, s, ms, "
+                                   "largest first; 0 needs no unit)");
+    if (text == "0")
+        return milliseconds(0);
+    if (text.empty())
+        return reason("is empty" + forms);
+    if (text.find_first_not_of("0123456789") == std::string_view::npos)
+        return reason("has no unit" + forms);
+
+    constexpr std::array<std::pair<std::string_view, int64_t>, 4> kUnits = {
+        {{"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}}};
+    // Bounded well below overflow: no option accepts more than a week anyway.
+    constexpr uint64_t kMaxMilliseconds = uint64_t{1} << 52;
+    uint64_t total = 0;
+    size_t smallest_unit_so_far = 0; // index into kUnits; units must go down
+    bool first = true;
+    while (!text.empty()) {
+        uint64_t number = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+        if (ec != std::errc() || end == text.data() || number > kMaxMilliseconds)
+            return reason("is not a duration" + forms);
+        text.remove_prefix(static_cast<size_t>(end - text.data()));
+        // "ms" before "m": the longer unit wins.
+        std::optional<size_t> unit;
+        for (size_t candidate : {3u, 0u, 1u, 2u}) {
+            if (text.substr(0, kUnits[candidate].first.size()) == kUnits[candidate].first) {
+                unit = candidate;
+                break;
+            }
+        }
+        if (!unit || (!first && *unit <= smallest_unit_so_far))
+            return reason("is not a duration" + forms);
+        text.remove_prefix(kUnits[*unit].first.size());
+        auto unit_ms = static_cast<uint64_t>(kUnits[*unit].second);
+        if (number > kMaxMilliseconds / unit_ms)
+            return reason("is too long a duration");
+        total += number * unit_ms;
+        if (total > kMaxMilliseconds)
+            return reason("is too long a duration");
+        smallest_unit_so_far = *unit;
+        first = false;
+    }
+    return milliseconds(static_cast<int64_t>(total));
+}
+
+Result<uint8_t> mode_from_text(std::string_view text) {
+    if (text == "learn")
+        return static_cast<uint8_t>(FW_MODE_LEARN);
+    if (text == "alert")
+        return static_cast<uint8_t>(FW_MODE_ALERT);
+    if (text == "block")
+        return static_cast<uint8_t>(FW_MODE_BLOCK);
+    if (text == "off")
+        return static_cast<uint8_t>(FW_MODE_OFF);
+    return reason("is not a mode: use learn, alert, block or off");
+}
+
+} // namespace flowwall::config::detail

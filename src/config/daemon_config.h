@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+// flowwalld's configuration: a struct with defaults that work with no file at all, filled
+// from the JSON config file and then from the command line. Every option has one name, used
+// both as the long flag (--docker-socket) and as the key in the file ("docker-socket").
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "src/datapath/firewall_object.h"
+#include "src/datapath/result.h"
+#include "src/datapath/tc_attachment.h"
+#include "src/identity/identity_naming.h"
+
+namespace flowwall::config {
+
+struct DaemonConfig {
+    std::filesystem::path config_file = "/etc/flowwall/config.json"; // --config (flag only)
+    std::string log_level = "info"; // trace|debug|info|warn|error|critical|off
+
+    std::filesystem::path socket = "/run/flowwall/flowwall.sock"; // control API
+    std::filesystem::path state_dir = "/var/lib/flowwall";
+    std::filesystem::path bpffs_dir = "/sys/fs/bpf/flowwall"; // pins
+
+    bool docker = true; // follow the Docker Engine API
+    std::filesystem::path docker_socket = "/var/run/docker.sock";
+    std::chrono::milliseconds resync_interval = std::chrono::seconds(30);
+    std::filesystem::path endpoints_file; // empty: none
+
+    identity::IdentityNaming identity_from; // "image" | "image-tag" | "label:NAME"
+    uint8_t default_mode = 1;               // FW_MODE_*: learn|alert|block|off ("learn")
+    datapath::TcAttachMode attach_mode = datapath::TcAttachMode::automatic; // auto|tcx|clsact
+
+    datapath::FirewallCapacities capacities; // ipcache-entries, policy-entries, ...
+    std::chrono::milliseconds conntrack_tcp_timeout = std::chrono::hours(6);
+    std::chrono::milliseconds conntrack_other_timeout = std::chrono::seconds(60);
+    std::chrono::milliseconds event_dedup_interval = std::chrono::seconds(5);
+
+    bool cleanup = false; // --cleanup (flag only): remove everything flowwall made, exit
+};
+
+// What went wrong while reading configuration: "config file /etc/flowwall/config.json: key
+// \"log-level\": value \"loud\" is not one of trace, debug, info, warn, error, critical, off".
+using datapath::Error;
+using datapath::Result;
+using datapath::Status;
+
+// Applies the keys of one JSON object (the config file's content) onto config. Unknown keys
+// and bad values are errors naming the key, the value and what is allowed; config is left
+// unchanged on error.
+Status apply_config_json(std::string_view json_text, const std::string& origin,
+                         DaemonConfig& config);
+
+// The whole start-up sequence: defaults, then --config FILE (default path: a missing file is
+// fine; an explicitly given missing file is an error), then the other flags. Returns the
+// config, or an Error whose message is the one line to print. --help, --version and
+// --print-config are reported through `exit_now` with the text to print on stdout.
+// `args` are the arguments after the program name (argv[1..argc-1]).
+struct CommandLineOutcome {
+    DaemonConfig config;
+    bool exit_now = false; // --help/--version: print `text` and exit 0
+    std::string text;
+};
+Result<CommandLineOutcome> load_daemon_config(const std::vector<std::string>& args);
+
+// The effective configuration as a config file (every key, --config and --cleanup aside):
+// what `flowwalld --print-config` prints; apply_config_json() accepts it back unchanged.
+std::string config_to_json(const DaemonConfig& config);
+
+// "1h", "30s", "500ms", "2m", "1h30m", "0"; the error says what forms are allowed.
+Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+std::string format_duration(std::chrono::milliseconds duration); // "1h30m", "500ms"
+
+// "learn" -> FW_MODE_LEARN ...; error lists the modes.
+Result<uint8_t> parse_mode(std::string_view text);
+const char* mode_name(uint8_t mode); // "learn", "alert", "block", "off", "unset"
+
+} // namespace flowwall::config

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+// How a workload's identity name is derived (DESIGN.md, Identities): by default the image
+// repository with tag and digest stripped; optionally with the tag kept, or from a label.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "src/datapath/result.h"
+
+namespace flowwall::identity {
+
+// Reserved identity names and their fixed numeric ids (abi.h FW_ID_*).
+inline constexpr std::string_view kUnknownIdentity = "unknown";
+inline constexpr std::string_view kHostIdentity = "host";
+inline constexpr std::string_view kWorldIdentity = "world";
+
+struct IdentityNaming {
+    enum class From { image, image_with_tag, label };
+    From from = From::image;
+    std::string label; // for From::label, e.g. "com.docker.swarm.service.name"
+
+    // "image", "image-tag", "label:<name>"; the error lists what is allowed.
+    static datapath::Result<IdentityNaming> parse(std::string_view text);
+    std::string to_string() const;
+
+    // The identity of a workload running `image` with `labels`. From::label falls back to
+    // the image rule when the label is absent, empty or not a valid identity name (a
+    // workload never goes unnamed).
+    std::string name_for(std::string_view image,
+                         const std::map<std::string, std::string>& labels) const;
+};
+
+// "mysql:5.7" -> "mysql"; "registry.local:5000/team/web:2@sha256:..." ->
+// "registry.local:5000/team/web"; a registry port is not a tag. Docker Hub's implicit
+// prefixes are left as written ("library/mysql" stays "library/mysql").
+std::string image_repository(std::string_view image);
+// Same but keeps the tag ("mysql:5.7"); the digest is always dropped. No tag: ":latest"
+// is not invented, the repository alone is returned.
+std::string image_repository_with_tag(std::string_view image);
+
+// Identity names users may write (endpoints file, CLI): 1..200 chars of [A-Za-z0-9._:/@-],
+// not starting with '-' ; the error says what was wrong.
+datapath::Status validate_identity_name(std::string_view name);
+
+} // namespace flowwall::identity

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "src/cli/render.h"
+
+#include <algorithm>
+#include <sstream>
+#include <vector>
+
+namespace flowwall::cli {
+
+using nlohmann::json;
+
+namespace {
+
+// Columns as wide as their widest cell, two spaces apart; the last column is not padded.
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+    std::vector<size_t> widths;
+    for (const auto& row : rows)
+        for (size_t column = 0; column < row.size(); ++column) {
+            if (widths.size() <= column)
+                widths.push_back(0);
+            widths[column] = std::max(widths[column], row[column].size());
+        }
+    std::ostringstream out;
+    for (const auto& row : rows) {
+        for (size_t column = 0; column < row.size(); ++column) {
+            out << row[column];
+            if (column + 1 < row.size())
+                out << std::string(widths[column] - row[column].size() + 2, ' ');
+        }
+        out << '\n';
+    }
+    return out.str();
+}
+
+std::string text(const json& value) {
+    if (value.is_string())
+        return value.get<std::string>();
+    if (value.is_null())
+        return "-";
+    return value.dump();
+}
+
+std::string joined(const json& values, const char* separator = ",") {
+    std::string result;
+    for (const auto& value : values) {
+        if (!result.empty())
+            result += separator;
+        result += text(value);
+    }
+    return result.empty() ? "-" : result;
+}
+
+} // namespace
+
+std::string render_uptime(long long seconds) {
+    std::ostringstream out;
+    if (seconds >= 86400)
+        out << seconds / 86400 << 'd';
+    if (seconds >= 3600)
+        out << (seconds % 86400) / 3600 << 'h';
+    if (seconds >= 60)
+        out << (seconds % 3600) / 60 << 'm';
+    out << seconds % 60 << 's';
+    return out.str();
+}
+
+std::string render_status(const json& status) {
+    std::ostringstream out;
+    const json& datapath = status.at("datapath");
+    out << "flowwalld " << text(status.at("version")) << " on " << text(status.at("node"))
+        << ", up " << render_uptime(status.at("uptime_s").get<long long>()) << ", "
+        << (status.at("synced").get<bool>() ? "in sync with its sources"
+                                            : "not yet in sync with every source")
+        << "\n\n";
+    std::vector<std::vector<std::string>> sources{
+        {"SOURCE", "STATE", "LAST SYNC", "ERRORS", "MESSAGE"}};
+    for (const auto& source : status.at("sources"))
+        sources.push_back({text(source.at("name")), text(source.at("state")),
+                           text(source.at("last_sync")), text(source.at("errors")),
+                           text(source.at("message"))});
+    if (sources.size() == 1)
+        out << "no workload sources configured (see --docker and --endpoints-file)\n";
+    else
+        out << table(sources);
+    out << "\ndatapath: " << text(datapath.at("attach_mode")) << ", default mode "
+        << text(datapath.at("default_mode")) << ", pins in " << text(datapath.at("pin_dir"))
+        << "\n  programs:";
+    for (const auto& program : datapath.at("programs"))
+        out << ' ' << text(program.at("name")) << " (id " << text(program.at("id")) << ')';
+    out << "\n  interfaces guarded: " << text(datapath.at("interfaces_guarded"))
+        << ", failed: " << text(datapath.at("interfaces_failed"));
+    const json& ipcache = datapath.at("ipcache");
+    out << "\n  ipcache: " << text(ipcache.at("entries")) << " of " << text(ipcache.at("capacity"))
+        << " entries";
+    if (!ipcache.at("error").is_null())
+        out << " (error: " << text(ipcache.at("error")) << ')';
+    out << "\n\nworkloads: " << text(status.at("workloads"))
+        << ", identities: " << text(status.at("identities")) << '\n';
+    return out.str();
+}
+
+std::string render_endpoints(const json& endpoints) {
+    if (endpoints.empty())
+        return "no workloads on this node\n";
+    std::vector<std::vector<std::string>> rows{
+        {"NAME", "IDENTITY", "ADDRESSES", "INTERFACES", "SOURCE"}};
+    for (const auto& endpoint : endpoints) {
+        std::string interfaces;
+        for (const auto& guard : endpoint.at("interfaces")) {
+            if (!interfaces.empty())
+                interfaces += ',';
+            interfaces += text(guard.at("name"));
+            if (text(guard.at("device")) != text(guard.at("name")))
+                interfaces += "@" + text(guard.at("device"));
+            if (!guard.at("attached").get<bool>())
+                interfaces += "(not attached)";
+        }
+        if (!endpoint.at("error").is_null())
+            interfaces = "error: " + text(endpoint.at("error"));
+        rows.push_back({text(endpoint.at("name")), text(endpoint.at("identity")),
+                        joined(endpoint.at("addresses")), interfaces.empty() ? "-" : interfaces,
+                        text(endpoint.at("source"))});
+    }
+    return table(rows);
+}
+
+std::string render_identities(const json& identities) {
+    std::vector<std::vector<std::string>> rows{{"ID", "NAME", "WORKLOADS"}};
+    for (const auto& identity : identities)
+        rows.push_back(
+            {text(identity.at("id")), text(identity.at("name")),
+             identity.at("reserved").get<bool>() ? "(reserved)" : text(identity.at("workloads"))});
+    return table(rows);
+}
+
+} // namespace flowwall::cli

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "src/daemon/api_views.h"
+
+#include "src/config/daemon_config.h"
+
+#include <ctime>
+
+namespace flowwall::daemon {
+
+using nlohmann::json;
+
+json iso_time(std::chrono::system_clock::time_point time) {
+    if (time.time_since_epoch().count() == 0)
+        return nullptr;
+    std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+    std::tm utc{};
+    ::gmtime_r(&seconds, &utc);
+    char text[32];
+    std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return text;
+}
+
+json status_view(const DaemonInfo& info, const NodeSnapshot& snapshot) {
+    auto now = std::chrono::system_clock::now();
+    json sources = json::array();
+    for (const auto& source : snapshot.sources)
+        sources.push_back({{"name", source.name},
+                           {"state", identity::to_string(source.health.state)},
+                           {"message", source.health.message},
+                           {"last_sync", iso_time(source.health.last_sync)},
+                           {"errors", source.health.errors}});
+    json programs = json::array();
+    for (const auto& program : info.programs)
+        programs.push_back({{"name", program.name}, {"id", program.id}});
+    return {
+        {"api_version", kApiVersion},
+        {"version", info.version},
+        {"node", info.node},
+        {"started_at", iso_time(info.started_at)},
+        {"uptime_s",
+         std::chrono::duration_cast<std::chrono::seconds>(now - info.started_at).count()},
+        {"synced", snapshot.all_sources_synced},
+        {"sources", sources},
+        {"datapath",
+         {{"pin_dir", info.pin_dir},
+          {"attach_mode", info.attach_mode},
+          {"default_mode", config::mode_name(info.default_mode)},
+          {"programs", programs},
+          {"interfaces_guarded", snapshot.guards_attached},
+          {"interfaces_failed", snapshot.guards_failed},
+          {"ipcache",
+           {{"entries", snapshot.ipcache_entries},
+            {"capacity", snapshot.ipcache_capacity},
+            {"error",
+             snapshot.ipcache_error.empty() ? json(nullptr) : json(snapshot.ipcache_error)}}}}},
+        {"workloads", snapshot.endpoints.size()},
+        {"identities", snapshot.identities.size()},
+    };
+}
+
+json endpoints_view(const NodeSnapshot& snapshot) {
+    json endpoints = json::array();
+    for (const auto& endpoint : snapshot.endpoints) {
+        const auto& workload = endpoint.workload;
+        json addresses = json::array();
+        for (const auto& address : workload.addresses)
+            addresses.push_back(address.to_string());
+        json interfaces = json::array();
+        for (const auto& guard : endpoint.guards)
+            interfaces.push_back(
+                {{"name", guard.point.workload_interface},
+                 {"placement", to_string(guard.point.placement)},
+                 {"device", guard.point.iface.name},
+                 {"netns", guard.point.iface.netns_path},
+                 {"attached", guard.attached},
+                 {"mode", guard.mode},
+                 {"error", guard.error.empty() ? json(nullptr) : json(guard.error)}});
+        endpoints.push_back(
+            {{"name", workload.name},
+             {"key", workload.key},
+             {"source", workload.source},
+             {"identity", workload.identity},
+             {"identity_id", endpoint.identity_id},
+             {"image", workload.image},
+             {"netns", workload.netns_path},
+             {"addresses", addresses},
+             {"interfaces", interfaces},
+             {"error", endpoint.error.empty() ? json(nullptr) : json(endpoint.error)}});
+    }
+    return endpoints;
+}
+
+json identities_view(const NodeSnapshot& snapshot) {
+    json identities = json::array();
+    for (const auto& [name, id] : snapshot.identities) {
+        auto count = snapshot.workloads_per_identity.find(name);
+        identities.push_back(
+            {{"name", name},
+             {"id", id},
+             {"reserved", id < FW_ID_FIRST_ALLOCATED},
+             {"workloads", count == snapshot.workloads_per_identity.end() ? 0 : count->second}});
+    }
+    return identities;
+}
+
+} // namespace flowwall::daemon

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+// The JSON documents of the control API (docs/api.md), built from a NodeSnapshot. The CLI
+// prints them as they are for --json, so their shape is a contract: add fields, never
+// rename or remove one within an API version.
+#pragma once
+
+#include "src/daemon/node_agent.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace flowwall::daemon {
+
+inline constexpr int kApiVersion = 1;
+
+// What does not change while the daemon runs.
+struct DaemonInfo {
+    std::string version;
+    std::string node; // host name
+    std::chrono::system_clock::time_point started_at;
+    std::string pin_dir;
+    std::string attach_mode; // "tcx" or "clsact": what this kernel gets
+    uint8_t default_mode = 0;
+    struct Program {
+        std::string name;
+        uint32_t id = 0;
+    };
+    std::vector<Program> programs;
+};
+
+nlohmann::json status_view(const DaemonInfo& info, const NodeSnapshot& snapshot);
+nlohmann::json endpoints_view(const NodeSnapshot& snapshot);
+nlohmann::json identities_view(const NodeSnapshot& snapshot);
+
+// "2026-11-22T18:32:52Z"; the epoch (never) gives null.
+nlohmann::json iso_time(std::chrono::system_clock::time_point time);
+
+} // namespace flowwall::daemon

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "src/daemon/daemon.h"
+
+#include "src/api/unix_http_server.h"
+#include "src/daemon/api_views.h"
+#include "src/daemon/cleanup.h"
+#include "src/daemon/interface_guards.h"
+#include "src/daemon/ipcache_sync.h"
+#include "src/daemon/node_agent.h"
+#include "src/datapath/bpffs.h"
+#include "src/datapath/firewall_object.h"
+#include "src/datapath/kernel_features.h"
+#include "src/datapath/libbpf_log.h"
+#include "src/identity/docker/docker_source.h"
+#include "src/identity/identity_registry.h"
+#include "src/identity/static/endpoints_file_source.h"
+
+#include <bpf/bpf.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace flowwall::daemon {
+
+namespace {
+
+using datapath::DatapathError;
+
+uint32_t program_id(int prog_fd) {
+    bpf_prog_info info{};
+    uint32_t length = sizeof(info);
+    if (::bpf_obj_get_info_by_fd(prog_fd, &info, &length) != 0)
+        return 0;
+    return info.id;
+}
+
+std::string host_name() {
+    char name[256] = {};
+    if (::gethostname(name, sizeof(name) - 1) != 0)
+        return "unknown";
+    return name;
+}
+
+// SIGTERM/SIGINT are taken with sigwait() on the main thread; blocked before any thread
+// starts so that no other thread receives them.
+sigset_t stop_signals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    return signals;
+}
+
+std::vector<std::unique_ptr<identity::WorkloadSource>>
+make_sources(const config::DaemonConfig& config) {
+    std::vector<std::unique_ptr<identity::WorkloadSource>> sources;
+    if (config.docker) {
+        identity::docker::DockerSource::Options options;
+        options.socket_path = config.docker_socket.string();
+        options.naming = config.identity_from;
+        options.resync_interval = config.resync_interval;
+        sources.push_back(std::make_unique<identity::docker::DockerSource>(options));
+    }
+    if (!config.endpoints_file.empty())
+        sources.push_back(std::make_unique<identity::EndpointsFileSource>(config.endpoints_file));
+    return sources;
+}
+
+api::HttpResponse route(const api::HttpRequest& request, const DaemonInfo& info,
+                        const NodeAgent& agent) {
+    if (request.method != "GET")
+        return api::error_response(405, "method " + request.method + " is not allowed on " +
+                                            request.target + "; use GET");
+    auto snapshot = agent.snapshot();
+    if (request.target == "/v1/status")
+        return api::json_response(200, status_view(info, *snapshot));
+    if (request.target == "/v1/endpoints")
+        return api::json_response(200, endpoints_view(*snapshot));
+    if (request.target == "/v1/identities")
+        return api::json_response(200, identities_view(*snapshot));
+    return api::error_response(404, "no such API path " + request.target +
+                                        "; see docs/api.md (GET /v1/status, /v1/endpoints, "
+                                        "/v1/identities)");
+}
+
+} // namespace
+
+int run_daemon(const config::DaemonConfig& config) {
+    sigset_t signals = stop_signals();
+    ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    datapath::route_libbpf_logs_to_spdlog();
+
+    datapath::check_privileges().value_or_throw();
+    auto features = datapath::probe_kernel_features();
+    datapath::require_datapath_features(features).value_or_throw();
+    datapath::ensure_bpffs_dir(config.bpffs_dir).value_or_throw();
+    auto links_dir = config.bpffs_dir / "links";
+    datapath::ensure_bpffs_dir(links_dir).value_or_throw();
+
+    datapath::FirewallOptions options;
+    options.pin_dir = config.bpffs_dir;
+    options.capacities = config.capacities;
+    options.conntrack_tcp_timeout = config.conntrack_tcp_timeout;
+    options.conntrack_other_timeout = config.conntrack_other_timeout;
+    options.event_dedup_interval = config.event_dedup_interval;
+    auto firewall = datapath::FirewallObject::load(options).value_or_throw();
+    auto& maps = firewall->maps();
+    maps.settings.update(0, fw_settings{.default_mode = config.default_mode, .flags = 0})
+        .value_or_throw();
+
+    auto registry =
+        identity::IdentityRegistry::open(config.state_dir, config.capacities.mode_entries)
+            .value_or_throw();
+
+    int from_fd = firewall->program_fd(datapath::FirewallProgram::from_workload);
+    int to_fd = firewall->program_fd(datapath::FirewallProgram::to_workload);
+    auto guards = std::make_unique<InterfaceGuards>(links_dir, from_fd, to_fd, config.attach_mode);
+
+    auto sources = make_sources(config);
+    std::vector<std::string> source_names;
+    for (const auto& source : sources)
+        source_names.push_back(source->name());
+    NodeAgent agent(registry, IpcacheSync(maps.ipcache), *guards, source_names, {});
+
+    DaemonInfo info;
+    info.version = FLOWWALL_VERSION;
+    info.node = host_name();
+    info.started_at = std::chrono::system_clock::now();
+    info.pin_dir = config.bpffs_dir.string();
+    bool tcx = config.attach_mode == datapath::TcAttachMode::tcx ||
+               (config.attach_mode == datapath::TcAttachMode::automatic && features.tcx);
+    info.attach_mode = tcx ? "tcx" : "clsact";
+    info.default_mode = config.default_mode;
+    info.programs = {{"from_workload", program_id(from_fd)}, {"to_workload", program_id(to_fd)}};
+
+    auto server =
+        api::UnixHttpServer::start(
+            config.socket,
+            [&](const api::HttpRequest& request) { return route(request, info, agent); }, {})
+            .value_or_throw();
+
+    std::jthread agent_thread([&](std::stop_token stop) { agent.run(stop); });
+    std::vector<std::jthread> source_threads;
+    for (auto& source : sources)
+        source_threads.emplace_back(
+            [&agent, &source](std::stop_token stop) { source->run(agent, stop); });
+
+    spdlog::info("flowwalld {} running: control socket {}, pins in {}, {} attachment, sources: {}",
+                 info.version, config.socket.string(), info.pin_dir, info.attach_mode,
+                 source_names.empty() ? std::string("none")
+                                      : fmt::format("{}", fmt::join(source_names, ", ")));
+
+    int signal = 0;
+    ::sigwait(&signals, &signal);
+    spdlog::info("{}: stopping; the programs stay attached and pinned (flowwalld --cleanup "
+                 "removes them)",
+                 ::strsignal(signal));
+    for (auto& thread : source_threads)
+        thread.request_stop();
+    source_threads.clear();
+    agent_thread.request_stop();
+    agent_thread.join();
+    server.reset();
+    guards->keep_all_on_exit();
+    guards.reset();
+    return 0;
+}
+
+int run_cleanup(const config::DaemonConfig& config) {
+    datapath::route_libbpf_logs_to_spdlog();
+    if (auto privileged = datapath::check_privileges(); !privileged) {
+        spdlog::error("{}", privileged.error().to_string());
+        return 1;
+    }
+    CleanupReport report = cleanup_node(config);
+    spdlog::info("cleanup: {} tcx links detached, {} tc filters removed, pins {}",
+                 report.links_detached, report.filters_removed,
+                 report.pins_removed ? "removed" : "not present");
+    for (const auto& problem : report.problems)
+        spdlog::error("cleanup: {}", problem);
+    return report.problems.empty() ? 0 : 1;
+}
+
+} // namespace flowwall::daemon

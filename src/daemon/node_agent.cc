@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "src/daemon/node_agent.h"
+
+#include "src/daemon/guard_points.h"
+
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+namespace flowwall::daemon {
+
+namespace {
+
+// The node's own addresses (loopback included): traffic from them is `host`, not `world`.
+std::vector<datapath::IpAddress> host_addresses() {
+    std::vector<datapath::IpAddress> addresses;
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0)
+        return addresses;
+    for (ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
+        if (entry->ifa_addr == nullptr)
+            continue;
+        datapath::IpAddress address;
+        if (entry->ifa_addr->sa_family == AF_INET) {
+            address.family = FW_FAMILY_IPV4;
+            const auto* in = reinterpret_cast<const sockaddr_in*>(entry->ifa_addr);
+            std::memcpy(address.bytes.data(), &in->sin_addr, 4);
+        } else if (entry->ifa_addr->sa_family == AF_INET6) {
+            address.family = FW_FAMILY_IPV6;
+            const auto* in6 = reinterpret_cast<const sockaddr_in6*>(entry->ifa_addr);
+            std::memcpy(address.bytes.data(), &in6->sin6_addr, 16);
+        } else {
+            continue;
+        }
+        addresses.push_back(address);
+    }
+    ::freeifaddrs(list);
+    return addresses;
+}
+
+} // namespace
+
+NodeAgent::NodeAgent(identity::IdentityRegistry& registry, IpcacheSync ipcache,
+                     InterfaceGuards& guards, std::vector<std::string> sources, Options options)
+    : registry_(registry), ipcache_(std::move(ipcache)), guards_(guards), options_(options) {
+    for (auto& source : sources)
+        sources_.emplace(std::move(source), identity::SourceHealth{});
+    publish();
+}
+
+void NodeAgent::push(Report report) {
+    {
+        std::lock_guard lock(queue_mutex_);
+        queue_.push_back(std::move(report));
+    }
+    queue_changed_.notify_one();
+}
+
+void NodeAgent::replace_all(const std::string& source, std::vector<identity::Workload> workloads) {
+    push(ReplaceAll{source, std::move(workloads)});
+}
+void NodeAgent::upsert(identity::Workload workload) {
+    push(std::move(workload));
+}
+void NodeAgent::remove(const std::string& source, const std::string& key) {
+    push(Remove{source, key});
+}
+void NodeAgent::health(const std::string& source, identity::SourceHealth health) {
+    push(Health{source, std::move(health)});
+}
+
+bool NodeAgent::apply(Report& report) {
+    if (auto* replace = std::get_if<ReplaceAll>(&report)) {
+        synced_once_.insert(replace->source);
+        return table_.replace_all(replace->source, std::move(replace->workloads));
+    }
+    if (auto* workload = std::get_if<identity::Workload>(&report))
+        return table_.upsert(std::move(*workload));
+    if (auto* removal = std::get_if<Remove>(&report))
+        return table_.remove(removal->source, removal->key);
+    auto& health = std::get<Health>(report);
+    sources_.insert_or_assign(health.source, std::move(health.health));
+    return false;
+}
+
+void NodeAgent::run(std::stop_token stop) {
+    std::stop_callback wake(stop, [this] { queue_changed_.notify_all(); });
+    auto next_retry = std::chrono::steady_clock::now() + options_.retry_interval;
+    reconcile(false);
+    while (!stop.stop_requested()) {
+        std::deque<Report> batch;
+        {
+            std::unique_lock lock(queue_mutex_);
+            queue_changed_.wait_until(lock, stop, next_retry, [this] { return !queue_.empty(); });
+            batch.swap(queue_);
+        }
+        if (stop.stop_requested())
+            break;
+        bool changed = false;
+        for (auto& report : batch)
+            changed = apply(report) || changed;
+        bool retry_due = std::chrono::steady_clock::now() >= next_retry;
+        if (changed || retry_due) {
+            if (retry_due)
+                next_retry = std::chrono::steady_clock::now() + options_.retry_interval;
+            reconcile(retry_due);
+        } else if (!batch.empty()) {
+            publish(); // health changes only
+        }
+    }
+}
+
+IpcacheEntries NodeAgent::desired_ipcache() {
+    IpcacheEntries desired;
+    if (options_.map_host_addresses)
+        for (const auto& address : host_addresses())
+            desired.insert_or_assign(AddressKey{address},
+                                     fw_identity_info{.identity = FW_ID_HOST, .flags = 0});
+    for (const auto& [address, owner] : table_.address_owners()) {
+        auto id = registry_.id_for(owner->identity);
+        if (!id) {
+            spdlog::error("identity {} of {}: {}", owner->identity, owner->name,
+                          id.error().to_string());
+            continue;
+        }
+        // A workload address the node also has (a host-network lab) is the workload's.
+        desired.insert_or_assign(
+            address, fw_identity_info{.identity = id.value(), .flags = FW_IDENTITY_F_LOCAL});
+    }
+    return desired;
+}
+
+void NodeAgent::guard_workloads(bool retry_failed) {
+    // Gone workloads first: their interfaces may be reused by the ones that replace them.
+    for (const auto& key : guards_.workload_keys()) {
+        if (table_.find(key) == nullptr) {
+            guards_.release(key);
+            guarded_as_.erase(key);
+            plan_errors_.erase(key);
+        }
+    }
+    for (const auto& [key, workload] : table_.workloads()) {
+        auto planned = guarded_as_.find(key);
+        bool unchanged = planned != guarded_as_.end() && planned->second == workload;
+        bool failed = plan_errors_.contains(key) || [&] {
+            for (const auto& state : guards_.states(key))
+                if (!state.attached)
+                    return true;
+            return false;
+        }();
+        if (unchanged && !(retry_failed && failed))
+            continue;
+        auto points = plan_guard_points(workload);
+        guarded_as_.insert_or_assign(key, workload);
+        if (!points) {
+            plan_errors_.insert_or_assign(key, points.error().to_string());
+            spdlog::warn("cannot find the interfaces of {}: {}", workload.name,
+                         points.error().to_string());
+            continue;
+        }
+        plan_errors_.erase(key);
+        guards_.guard(key, points.value());
+    }
+}
+
+void NodeAgent::reconcile(bool retry_failed) {
+    bool all_synced = synced_once_.size() >= sources_.size();
+    for (const auto& [source, health] : sources_)
+        all_synced = all_synced && synced_once_.contains(source);
+    // The ipcache first: it is quick, and a workload's address should resolve to its
+    // identity before its programs judge anything; attaching enters namespaces and is slower.
+    auto outcome = ipcache_.apply(desired_ipcache(), all_synced);
+    ipcache_error_ = outcome.error;
+    guard_workloads(retry_failed);
+    if (all_synced && !stale_pins_removed_) {
+        guards_.remove_unowned_pins();
+        stale_pins_removed_ = true;
+    }
+    ++reconciles_;
+    publish();
+}
+
+void NodeAgent::publish() {
+    auto snapshot = std::make_shared<NodeSnapshot>();
+    for (const auto& [key, workload] : table_.workloads()) {
+        EndpointView view{.workload = workload};
+        if (auto id = registry_.find(workload.identity))
+            view.identity_id = *id;
+        view.guards = guards_.states(key);
+        if (auto error = plan_errors_.find(key); error != plan_errors_.end())
+            view.error = error->second;
+        snapshot->workloads_per_identity[workload.identity]++;
+        snapshot->endpoints.push_back(std::move(view));
+    }
+    bool all_synced = true;
+    for (const auto& [name, health] : sources_) {
+        snapshot->sources.push_back(SourceView{name, health});
+        all_synced = all_synced && synced_once_.contains(name);
+    }
+    snapshot->all_sources_synced = all_synced;
+    snapshot->identities = registry_.all();
+    snapshot->ipcache_entries = ipcache_.size();
+    snapshot->ipcache_capacity = ipcache_.capacity();
+    snapshot->ipcache_error = ipcache_error_;
+    snapshot->guards_attached = guards_.attached_count();
+    snapshot->guards_failed = guards_.failed_count();
+    snapshot->reconciles = reconciles_;
+    std::lock_guard lock(snapshot_mutex_);
+    snapshot_ = std::move(snapshot);
+}
+
+std::shared_ptr<const NodeSnapshot> NodeAgent::snapshot() const {
+    std::lock_guard lock(snapshot_mutex_);
+    return snapshot_;
+}
+
+} // namespace flowwall::daemon

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+// Makes the datapath follow the workloads on this node. Sources report into it (it is their
+// WorkloadSink) from their own threads; one thread (run()) applies those reports in order
+// and reconciles: identities get ids, the ipcache gets every local address, every workload
+// interface gets the TC programs. Readers (the control API) get immutable snapshots, so they
+// never wait for a reconcile.
+#pragma once
+
+#include "src/daemon/interface_guards.h"
+#include "src/daemon/ipcache_sync.h"
+#include "src/daemon/workload_table.h"
+#include "src/identity/identity_registry.h"
+#include "src/identity/workload_source.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace flowwall::daemon {
+
+struct EndpointView {
+    identity::Workload workload;
+    uint32_t identity_id = 0;
+    std::vector<GuardState> guards;
+    std::string error; // why its interfaces could not be planned, if so
+};
+
+struct SourceView {
+    std::string name;
+    identity::SourceHealth health;
+};
+
+struct NodeSnapshot {
+    std::vector<EndpointView> endpoints;                      // by workload key
+    std::vector<SourceView> sources;                          // by name
+    std::vector<std::pair<std::string, uint32_t>> identities; // by id
+    std::map<std::string, size_t> workloads_per_identity;
+    size_t ipcache_entries = 0;
+    uint32_t ipcache_capacity = 0;
+    std::string ipcache_error;
+    size_t guards_attached = 0;
+    size_t guards_failed = 0;
+    bool all_sources_synced = false;
+    uint64_t reconciles = 0;
+};
+
+class NodeAgent : public identity::WorkloadSink {
+public:
+    struct Options {
+        std::chrono::milliseconds retry_interval = std::chrono::seconds(2); // failed guards
+        bool map_host_addresses = true; // the node's own addresses -> identity `host`
+    };
+    // `sources` are the names of every source that will report: unclaimed ipcache entries and
+    // stale pins are removed only once each has synced once.
+    NodeAgent(identity::IdentityRegistry& registry, IpcacheSync ipcache, InterfaceGuards& guards,
+              std::vector<std::string> sources, Options options);
+
+    // WorkloadSink: called from the sources' threads.
+    void replace_all(const std::string& source, std::vector<identity::Workload> workloads) override;
+    void upsert(identity::Workload workload) override;
+    void remove(const std::string& source, const std::string& key) override;
+    void health(const std::string& source, identity::SourceHealth health) override;
+
+    // Applies reports until stop is requested.
+    void run(std::stop_token stop);
+
+    std::shared_ptr<const NodeSnapshot> snapshot() const;
+
+private:
+    struct ReplaceAll {
+        std::string source;
+        std::vector<identity::Workload> workloads;
+    };
+    struct Remove {
+        std::string source;
+        std::string key;
+    };
+    struct Health {
+        std::string source;
+        identity::SourceHealth health;
+    };
+    using Report = std::variant<ReplaceAll, identity::Workload, Remove, Health>;
+
+    void push(Report report);
+    bool apply(Report& report); // true if the workloads changed
+    void reconcile(bool retry_failed);
+    void guard_workloads(bool retry_failed);
+    IpcacheEntries desired_ipcache();
+    void publish();
+
+    identity::IdentityRegistry& registry_;
+    IpcacheSync ipcache_;
+    InterfaceGuards& guards_;
+    Options options_;
+
+    mutable std::mutex queue_mutex_;
+    std::condition_variable_any queue_changed_;
+    std::deque<Report> queue_;
+
+    // Owned by the run() thread.
+    WorkloadTable table_;
+    std::map<std::string, identity::SourceHealth> sources_;
+    std::set<std::string> synced_once_;
+    std::map<std::string, identity::Workload> guarded_as_; // what each workload was planned from
+    std::map<std::string, std::string> plan_errors_;
+    std::string ipcache_error_;
+    bool stale_pins_removed_ = false;
+    uint64_t reconciles_ = 0;
+
+    mutable std::mutex snapshot_mutex_;
+    std::shared_ptr<const NodeSnapshot> snapshot_;
+};
+
+} // namespace flowwall::daemon

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tests/e2e/daemon/daemon_process.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <exception>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace flowwall::testing {
+
+namespace {
+std::atomic<int> instance_counter{0};
+}
+
+std::string DaemonProcess::flowwalld_path() {
+    return FLOWWALLD_PATH;
+}
+std::string DaemonProcess::flowwall_path() {
+    return FLOWWALL_CLI_PATH;
+}
+
+DaemonProcess::DaemonProcess(std::vector<std::string> extra_args)
+    : extra_args_(std::move(extra_args)) {
+    std::string tag = std::to_string(::getpid()) + "-" + std::to_string(instance_counter++);
+    dir_ = std::filesystem::temp_directory_path() / ("flowwalld-test-" + tag);
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    pin_dir_ = "/sys/fs/bpf/flowwall-test-" + tag;
+}
+
+DaemonProcess::~DaemonProcess() {
+    if (running())
+        stop(SIGKILL);
+    ExecResult cleaned = cleanup();
+    bool failed = ::testing::Test::HasFailure() || std::uncaught_exceptions() > 0;
+    if (!cleaned.ok()) {
+        ADD_FAILURE() << "flowwalld --cleanup failed: " << cleaned.err;
+        failed = true;
+    }
+    if (failed)
+        std::fprintf(stderr, "---- flowwalld log (%s) ----\n%s---- end of log ----\n", dir_.c_str(),
+                     log().c_str());
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+}
+
+std::vector<std::string> DaemonProcess::base_args() const {
+    return {flowwalld_path(),  "--state-dir", (dir_ / "state").string(),
+            "--socket",        socket(),      "--bpffs-dir",
+            pin_dir_.string(), "--log-level", "debug"};
+}
+
+void DaemonProcess::start(std::chrono::milliseconds timeout) {
+    std::vector<std::string> args = base_args();
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    std::vector<char*> argv;
+    for (auto& arg : args)
+        argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    std::string log_path = (dir_ / "flowwalld.log").string();
+
+    pid_ = ::fork();
+    if (pid_ < 0)
+        throw std::runtime_error("fork flowwalld");
+    if (pid_ == 0) {
+        int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        ::dup2(log_fd, STDOUT_FILENO);
+        ::dup2(log_fd, STDERR_FILENO);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            throw std::runtime_error("flowwalld exited during start-up:\n" + log());
+        }
+        if (cli({"status"}).ok())
+            return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw std::runtime_error("flowwalld did not answer within the start-up timeout:\n" + log());
+}
+
+int DaemonProcess::stop(int signal) {
+    if (!running())
+        return -1;
+    ::kill(pid_, signal);
+    int status = 0;
+    // Bounded: a daemon that ignores SIGTERM for 10 s is killed (and the test sees -1).
+    for (int waited = 0; waited < 1000; ++waited) {
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return -1;
+}
+
+ExecResult DaemonProcess::cli(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv{flowwall_path(), "--socket", socket()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Lab::exec("", argv);
+}
+
+nlohmann::json DaemonProcess::cli_json(const std::vector<std::string>& args) const {
+    std::vector<std::string> with_json = args;
+    with_json.push_back("--json");
+    ExecResult result = cli(with_json);
+    if (!result.ok())
+        throw std::runtime_error("flowwall " + args.front() + " failed: " + result.err);
+    return nlohmann::json::parse(result.out);
+}
+
+ExecResult DaemonProcess::cleanup() const {
+    std::vector<std::string> args = base_args();
+    args.push_back("--cleanup");
+    return Lab::exec("", args, std::chrono::seconds(30));
+}
+
+std::string DaemonProcess::log() const {
+    std::ifstream in(dir_ / "flowwalld.log");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (condition())
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return condition();
+}
+
+} // namespace flowwall::testing

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+// A real flowwalld for end-to-end tests: the built binary, run as a child process with its
+// own state dir, control socket and bpffs pin dir, so tests never touch a daemon an operator
+// runs. The destructor stops it, runs `flowwalld --cleanup` with the same settings (which also
+// tests --cleanup) and removes the temp dir; the daemon's log is printed when a test failed.
+#pragma once
+
+#include "tests/support/netns_lab.h"
+
+#include <nlohmann/json.hpp>
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace flowwall::testing {
+
+class DaemonProcess {
+public:
+    // extra_args go to flowwalld after the test's own --state-dir/--socket/--bpffs-dir.
+    explicit DaemonProcess(std::vector<std::string> extra_args);
+    ~DaemonProcess();
+    DaemonProcess(const DaemonProcess&) = delete;
+    DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+    // Starts flowwalld and waits (bounded) until `flowwall status` answers. Throws with the
+    // daemon's log when it exits or does not answer in time.
+    void start(std::chrono::milliseconds timeout = std::chrono::seconds(15));
+    // Sends `signal` and waits for the exit; returns the exit status (-1 if killed by signal).
+    int stop(int signal = 15);
+    bool running() const { return pid_ > 0; }
+    pid_t pid() const { return pid_; }
+
+    // Runs the flowwall CLI against this daemon.
+    ExecResult cli(const std::vector<std::string>& args) const;
+    // `flowwall <args> --json`, parsed; throws with the CLI's stderr if it failed.
+    nlohmann::json cli_json(const std::vector<std::string>& args) const;
+    // Runs flowwalld --cleanup with this daemon's settings.
+    ExecResult cleanup() const;
+
+    const std::filesystem::path& dir() const { return dir_; }
+    const std::filesystem::path& pin_dir() const { return pin_dir_; }
+    std::string socket() const { return (dir_ / "flowwall.sock").string(); }
+    std::string log() const;
+
+    static std::string flowwalld_path();
+    static std::string flowwall_path();
+
+private:
+    std::vector<std::string> base_args() const;
+
+    std::vector<std::string> extra_args_;
+    std::filesystem::path dir_;     // temp: state, socket, log
+    std::filesystem::path pin_dir_; // under /sys/fs/bpf
+    pid_t pid_ = -1;
+};
+
+// Polls `condition` every 10 ms until it holds or `timeout` passes; returns the last result.
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+} // namespace flowwall::testing

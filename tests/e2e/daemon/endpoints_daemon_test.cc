@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+// flowwalld with the endpoints file on a namespace lab (no Docker): workloads appear with
+// their identities, their addresses go into the ipcache, their interfaces get the programs
+// (inside the workload namespace: the lab's veth peers live in the hub namespace, not the
+// daemon's); file edits, bad files, restarts, SIGTERM and --cleanup behave as documented.
+#include "src/datapath/tc_attachment.h"
+#include "tests/e2e/daemon/daemon_process.h"
+#include "tests/e2e/daemon/pinned_maps.h"
+#include "tests/support/netns_lab.h"
+#include "tests/support/require_root.h"
+#include "tests/support/traffic.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace flowwall::testing {
+namespace {
+
+using nlohmann::json;
+
+json endpoint_entry(const std::string& name, const std::string& identity, const Workload& w) {
+    return {{"name", name},
+            {"identity", identity},
+            {"netns", w.netns_path},
+            {"addresses", {w.v4.str(), w.v6.str()}}};
+}
+
+void write_endpoints(const std::filesystem::path& path, const json& entries) {
+    auto temp = path.string() + ".tmp";
+    std::ofstream(temp) << json{{"endpoints", entries}}.dump(2);
+    std::filesystem::rename(temp, path);
+}
+
+const json* find_by(const json& array, const std::string& field, const std::string& value) {
+    for (const auto& item : array)
+        if (item.at(field) == value)
+            return &item;
+    return nullptr;
+}
+
+// The published view lags the maps by one reconcile, so wait (bounded) for the name.
+uint32_t identity_id(const DaemonProcess& daemon, const std::string& name) {
+    std::optional<uint32_t> id;
+    eventually([&] {
+        for (const auto& identity : daemon.cli_json({"identities"}))
+            if (identity.at("name") == name)
+                id = identity.at("id").get<uint32_t>();
+        return id.has_value();
+    });
+    if (!id)
+        throw std::runtime_error("no identity " + name + " in flowwall identities");
+    return *id;
+}
+
+size_t programs_on(const Workload& w, datapath::TcHook hook) {
+    auto ids = datapath::tcx_program_ids({w.netns_path, w.ifname}, hook);
+    return ids ? ids.value().size() : 0;
+}
+
+class EndpointsDaemonTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        FLOWWALL_REQUIRE_ROOT("runs flowwalld, which loads BPF programs into network namespaces");
+        lab_ = std::make_unique<Lab>();
+        web_ = &lab_->add_workload("web");
+        db_ = &lab_->add_workload("db");
+        spare_ = &lab_->add_workload("spare");
+    }
+
+    std::unique_ptr<Lab> lab_;
+    const Workload* web_ = nullptr;
+    const Workload* db_ = nullptr;
+    const Workload* spare_ = nullptr;
+    std::filesystem::path file_;
+};
+
+TEST_F(EndpointsDaemonTest, WorkloadsGetIdentitiesIpcacheEntriesAndPrograms) {
+    file_ = std::filesystem::temp_directory_path() / ("fw-endpoints-" + lab_->prefix() + ".json");
+    write_endpoints(file_, json::array({endpoint_entry("web-1", "web", *web_),
+                                        endpoint_entry("db-1", "db", *db_)}));
+    DaemonProcess daemon({"--docker", "false", "--endpoints-file", file_.string()});
+    daemon.start();
+
+    ASSERT_TRUE(eventually([&] { return daemon.cli_json({"endpoints"}).size() == 2; }));
+    const json endpoints = daemon.cli_json({"endpoints"});
+    const json* web = find_by(endpoints, "name", "web-1");
+    ASSERT_NE(web, nullptr) << endpoints.dump(2);
+    EXPECT_EQ(web->at("identity"), "web");
+    EXPECT_EQ(web->at("addresses"), json({web_->v4.str(), web_->v6.str()}));
+    ASSERT_TRUE(eventually([&] {
+        const json now = daemon.cli_json({"endpoints"});
+        const json* entry = find_by(now, "name", "web-1");
+        return entry && entry->at("interfaces").size() == 1 &&
+               entry->at("interfaces")[0].at("attached") == true;
+    }));
+    const json web_now = *find_by(daemon.cli_json({"endpoints"}), "name", "web-1");
+    EXPECT_EQ(web_now.at("interfaces")[0].at("placement"), "in-workload")
+        << "the lab's veth peers are in the hub namespace, so the programs go inside";
+    EXPECT_EQ(programs_on(*web_, datapath::TcHook::ingress), 1u);
+    EXPECT_EQ(programs_on(*web_, datapath::TcHook::egress), 1u);
+
+    uint32_t web_id = identity_id(daemon, "web");
+    uint32_t db_id = identity_id(daemon, "db");
+    EXPECT_GE(web_id, uint32_t{FW_ID_FIRST_ALLOCATED});
+    EXPECT_NE(web_id, db_id);
+    EXPECT_EQ(pinned_ipcache_identity(daemon.pin_dir(), web_->v4.str()), web_id);
+    EXPECT_EQ(pinned_ipcache_identity(daemon.pin_dir(), web_->v6.str()), web_id);
+    EXPECT_EQ(pinned_ipcache_identity(daemon.pin_dir(), db_->v4.str()), db_id);
+
+    // The default mode is learn: traffic between the workloads flows.
+    TcpServer db_server(db_->netns_path, db_->v4);
+    EXPECT_TRUE(tcp_connect(web_->netns_path, db_->v4, db_server.port(), kAllowTimeout).ok());
+
+    // db goes away and its address is handed to a workload of another identity: the address
+    // maps to the new identity, never the stale one.
+    json reused = endpoint_entry("cache-1", "cache", *spare_);
+    reused["addresses"] = {db_->v4.str()};
+    write_endpoints(file_, json::array({endpoint_entry("web-1", "web", *web_), reused}));
+    ASSERT_TRUE(eventually([&] {
+        auto id = pinned_ipcache_identity(daemon.pin_dir(), db_->v4.str());
+        return id && *id != db_id && *id >= FW_ID_FIRST_ALLOCATED;
+    })) << daemon.log();
+    EXPECT_EQ(pinned_ipcache_identity(daemon.pin_dir(), db_->v4.str()),
+              identity_id(daemon, "cache"));
+    EXPECT_EQ(pinned_ipcache_identity(daemon.pin_dir(), db_->v6.str()), std::nullopt)
+        << "an address no workload claims any more leaves the ipcache";
+    EXPECT_EQ(programs_on(*db_, datapath::TcHook::ingress), 0u) << "db's programs are detached";
+
+    // A broken file: the source says why, and the last good set stays.
+    std::ofstream(file_) << "{\"endpoints\": [ {\"name\": ";
+    ASSERT_TRUE(eventually([&] {
+        const json status = daemon.cli_json({"status"});
+        const json* source = find_by(status.at("sources"), "name", "endpoints-file");
+        return source && source->at("state") == "unavailable";
+    }));
+    const json status = daemon.cli_json({"status"});
+    const json* source = find_by(status.at("sources"), "name", "endpoints-file");
+    EXPECT_NE(source->at("message").get<std::string>().find(file_.string()), std::string::npos)
+        << source->dump();
+    EXPECT_EQ(daemon.cli_json({"endpoints"}).size(), 2u);
+    EXPECT_EQ(pinned_ipcache_identity(daemon.pin_dir(), web_->v4.str()), web_id);
+
+    const ExecResult human = daemon.cli({"endpoints"});
+    EXPECT_TRUE(human.ok());
+    EXPECT_NE(human.out.find("web-1"), std::string::npos) << human.out;
+    std::filesystem::remove(file_);
+}
+
+TEST_F(EndpointsDaemonTest, SigtermLeavesEnforcementAndRestartAdoptsIt) {
+    file_ = std::filesystem::temp_directory_path() / ("fw-endpoints-" + lab_->prefix() + ".json");
+    write_endpoints(file_, json::array({endpoint_entry("web-1", "web", *web_),
+                                        endpoint_entry("db-1", "db", *db_)}));
+    DaemonProcess daemon(
+        {"--docker", "false", "--endpoints-file", file_.string(), "--default-mode", "block"});
+    daemon.start();
+    TcpServer db_server(db_->netns_path, db_->v4);
+    ASSERT_TRUE(eventually([&] { return programs_on(*web_, datapath::TcHook::egress) == 1; }));
+    uint32_t web_id = identity_id(daemon, "web");
+    EXPECT_FALSE(tcp_connect(web_->netns_path, db_->v4, db_server.port()).connected)
+        << "block mode with an empty model refuses the connection";
+
+    EXPECT_EQ(daemon.stop(SIGTERM), 0);
+    EXPECT_EQ(programs_on(*web_, datapath::TcHook::egress), 1u) << "still attached after exit";
+    EXPECT_EQ(pinned_ipcache_identity(daemon.pin_dir(), web_->v4.str()), web_id);
+    EXPECT_FALSE(tcp_connect(web_->netns_path, db_->v4, db_server.port()).connected)
+        << "enforcement goes on while no daemon runs";
+
+    daemon.start();
+    ASSERT_TRUE(eventually([&] { return daemon.cli_json({"status"}).at("synced") == true; }));
+    EXPECT_EQ(identity_id(daemon, "web"), web_id) << "ids are stable across restarts";
+    EXPECT_EQ(programs_on(*web_, datapath::TcHook::egress), 1u)
+        << "the restarted daemon adopts the pinned link instead of adding a second one";
+
+    EXPECT_EQ(daemon.stop(SIGTERM), 0);
+    ExecResult cleaned = daemon.cleanup();
+    EXPECT_TRUE(cleaned.ok()) << cleaned.err;
+    EXPECT_EQ(programs_on(*web_, datapath::TcHook::egress), 0u);
+    EXPECT_FALSE(std::filesystem::exists(daemon.pin_dir()));
+    EXPECT_TRUE(tcp_connect(web_->netns_path, db_->v4, db_server.port(), kAllowTimeout).ok())
+        << "after --cleanup nothing of flowwall judges traffic";
+    std::filesystem::remove(file_);
+}
+
+TEST_F(EndpointsDaemonTest, AnUnreachableDockerIsReportedWhileTheFileIsServed) {
+    file_ = std::filesystem::temp_directory_path() / ("fw-endpoints-" + lab_->prefix() + ".json");
+    write_endpoints(file_, json::array({endpoint_entry("web-1", "web", *web_)}));
+    std::string missing_socket = "/run/flowwall-test-no-docker-" + lab_->prefix() + ".sock";
+    DaemonProcess daemon({"--docker-socket", missing_socket, "--endpoints-file", file_.string()});
+    daemon.start();
+    ASSERT_TRUE(eventually([&] { return daemon.cli_json({"endpoints"}).size() == 1; }));
+    ASSERT_TRUE(eventually([&] {
+        const json now = daemon.cli_json({"status"});
+        const json* docker = find_by(now.at("sources"), "name", "docker");
+        return docker && docker->at("state") == "unavailable" && docker->at("errors") >= 1;
+    }));
+    const json status = daemon.cli_json({"status"});
+    const json* docker = find_by(status.at("sources"), "name", "docker");
+    EXPECT_NE(docker->at("message").get<std::string>().find(missing_socket), std::string::npos)
+        << docker->dump();
+    EXPECT_EQ(status.at("synced"), false);
+    EXPECT_TRUE(eventually([&] {
+        return pinned_ipcache_identity(daemon.pin_dir(), web_->v4.str()) ==
+               identity_id(daemon, "web");
+    }));
+    std::filesystem::remove(file_);
+}
+
+TEST_F(EndpointsDaemonTest, CliSaysWhenTheDaemonIsNotRunning) {
+    DaemonProcess daemon({"--docker", "false"});
+    ExecResult result = daemon.cli({"status"});
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_NE(result.err.find("not running"), std::string::npos) << result.err;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << "one line";
+}
+
+} // namespace
+} // namespace flowwall::testing

@@ -124,13 +124,91 @@ std::string render_endpoints(const json& endpoints) {
     return table(rows);
 }
 
+namespace {
+
+// Seconds as "59m12s", or "-" when not learning.
+std::string remaining(const json& seconds) {
+    if (!seconds.is_number())
+        return "-";
+    return render_uptime(seconds.get<long long>());
+}
+
+} // namespace
+
 std::string render_identities(const json& identities) {
-    std::vector<std::vector<std::string>> rows{{"ID", "NAME", "WORKLOADS"}};
-    for (const auto& identity : identities)
-        rows.push_back(
-            {text(identity.at("id")), text(identity.at("name")),
-             identity.at("reserved").get<bool>() ? "(reserved)" : text(identity.at("workloads"))});
+    std::vector<std::vector<std::string>> rows{
+        {"ID", "NAME", "MODE", "LEARNING LEFT", "FLOWS", "WORKLOADS"}};
+    for (const auto& identity : identities) {
+        bool reserved = identity.at("reserved").get<bool>();
+        rows.push_back({text(identity.at("id")), text(identity.at("name")),
+                        reserved ? "-" : text(identity.value("mode", json("-"))),
+                        remaining(identity.value("learning_remaining_s", json(nullptr))),
+                        text(identity.value("flows", json(0))),
+                        reserved ? "(reserved)" : text(identity.at("workloads"))});
+    }
     return table(rows);
+}
+
+std::string render_model(const json& model) {
+    const json& flows = model.at("flows");
+    if (flows.empty())
+        return "the model is empty: nothing learned or allowed yet\n";
+    std::vector<std::vector<std::string>> rows{
+        {"SRC", "DST", "PORT/PROTO", "COUNT", "FIRST SEEN", "LAST SEEN", "ORIGIN"}};
+    for (const auto& flow : flows) {
+        std::string port = flow.at("port").get<int>() == 0
+                               ? text(flow.at("protocol"))
+                               : text(flow.at("port")) + "/" + text(flow.at("protocol"));
+        rows.push_back({text(flow.at("src")), text(flow.at("dst")), port, text(flow.at("count")),
+                        text(flow.at("first_seen")), text(flow.at("last_seen")),
+                        text(flow.value("origin", json("-")))});
+    }
+    return table(rows) + std::to_string(flows.size()) + " flows\n";
+}
+
+std::string render_audit_record(const json& record) {
+    std::ostringstream out;
+    auto end = [&](const char* identity, const char* ip, const char* workload) {
+        out << text(record.at(identity)) << " (" << text(record.at(ip));
+        std::string name = record.value(workload, std::string());
+        if (!name.empty())
+            out << ", " << name;
+        out << ')';
+    };
+    out << text(record.at("time")) << ' ' << text(record.at("action")) << ' ';
+    end("src", "src_ip", "src_workload");
+    out << " -> ";
+    end("dst", "dst_ip", "dst_workload");
+    int port = record.at("port").get<int>();
+    out << ' ' << (port == 0 ? "" : std::to_string(port) + "/") << text(record.at("protocol"));
+    uint64_t suppressed = record.value("suppressed", uint64_t{0});
+    if (suppressed > 0)
+        out << " (+" << suppressed << " repeats)";
+    return out.str();
+}
+
+std::string render_modes(const json& modes, const std::string& only) {
+    std::ostringstream out;
+    if (only.empty())
+        out << "after learning, identities move to: " << text(modes.at("after_learning")) << "\n\n";
+    std::vector<std::vector<std::string>> rows{{"IDENTITY", "MODE", "LEARNING LEFT"}};
+    for (const auto& identity : modes.at("identities")) {
+        if (!only.empty() && identity.at("name") != only)
+            continue;
+        rows.push_back({text(identity.at("name")), text(identity.at("mode")),
+                        remaining(identity.value("learning_remaining_s", json(nullptr)))});
+    }
+    if (rows.size() == 1)
+        return out.str() + (only.empty() ? "no identities yet\n" : "no identity " + only + "\n");
+    return out.str() + table(rows);
+}
+
+std::string render_mode_change(const json& answer) {
+    std::ostringstream out;
+    out << text(answer.at("message")) << '\n';
+    for (const auto& change : answer.value("changed", json::array()))
+        out << "  " << text(change.at("name")) << ": " << text(change.at("mode")) << '\n';
+    return out.str();
 }
 
 } // namespace flowwall::cli

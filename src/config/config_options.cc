@@ -126,6 +126,34 @@ Status set_default_mode(DaemonConfig& config, std::string_view text) {
     return {};
 }
 
+Status set_after_learning(DaemonConfig& config, std::string_view text) {
+    if (text != "alert" && text != "block" && text != "off")
+        return reason("is not one of alert, block, off");
+    config.after_learning = mode_from_text(text).value();
+    return {};
+}
+
+Status set_audit_log_max_bytes(DaemonConfig& config, std::string_view text) {
+    uint64_t bytes = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), bytes);
+    if (error != std::errc() || end != text.data() + text.size() || bytes < 4096 ||
+        bytes > (uint64_t{1} << 40))
+        return reason("is not a byte count between 4096 and 1 TiB");
+    config.audit_log_max_bytes = bytes;
+    return {};
+}
+
+Status set_node_name(DaemonConfig& config, std::string_view text) {
+    // Empty: the host name, decided at start-up.
+    if (text.size() > 253 ||
+        text.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
+            std::string_view::npos)
+        return reason("is not a node name: up to 253 letters, digits, '.', '-', '_'");
+    config.node_name = std::string(text);
+    return {};
+}
+
 Status set_attach_mode(DaemonConfig& config, std::string_view text) {
     if (text == "auto")
         config.attach_mode = datapath::TcAttachMode::automatic;
@@ -188,6 +216,33 @@ const std::vector<ConfigOption> kOptions = {
     {"default-mode", "MODE", "Mode of identities without their own: learn, alert, block, off",
      ValueKind::string, set_default_mode,
      [](const DaemonConfig& c) { return std::string(mode_name(c.default_mode)); }},
+    {"learning-period", "DURATION",
+     "How long each identity learns from when it is first seen (0: no learning)",
+     ValueKind::duration,
+     [](DaemonConfig& c, std::string_view t) {
+         return set_duration(c.learning_period, t, 0ms, std::chrono::hours(24 * 365));
+     },
+     [](const DaemonConfig& c) { return format_duration(c.learning_period); }},
+    {"learning-quiet", "DURATION",
+     "Learning also waits until no new flow was seen for this long (0: off)", ValueKind::duration,
+     [](DaemonConfig& c, std::string_view t) {
+         return set_duration(c.learning_quiet, t, 0ms, std::chrono::hours(24 * 30));
+     },
+     [](const DaemonConfig& c) { return format_duration(c.learning_quiet); }},
+    {"after-learning", "MODE", "What an identity moves to when its learning ends: alert or block",
+     ValueKind::string, set_after_learning,
+     [](const DaemonConfig& c) { return std::string(mode_name(c.after_learning)); }},
+    {"audit-log", "PATH", "Where alert and block records go (JSON lines, rotated by size)",
+     ValueKind::string,
+     [](DaemonConfig& c, std::string_view t) { return set_path(c.audit_log, t); },
+     [](const DaemonConfig& c) { return c.audit_log.string(); }},
+    {"audit-log-max-bytes", "BYTES", "Rotate the audit log at this size (5 files are kept)",
+     ValueKind::count,
+     [](DaemonConfig& c, std::string_view t) { return set_audit_log_max_bytes(c, t); },
+     [](const DaemonConfig& c) { return std::to_string(c.audit_log_max_bytes); }},
+    {"node-name", "NAME", "This node's name in the model and audit records (default: hostname)",
+     ValueKind::string, [](DaemonConfig& c, std::string_view t) { return set_node_name(c, t); },
+     [](const DaemonConfig& c) { return c.node_name; }},
     {"attach-mode", "MODE", "How programs attach to interfaces: auto, tcx or clsact",
      ValueKind::string, set_attach_mode, show_attach_mode},
     {"ipcache-entries", "N", "Capacity of the address -> identity map", ValueKind::count,

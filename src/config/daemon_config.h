@@ -32,6 +32,17 @@ struct DaemonConfig {
 
     identity::IdentityNaming identity_from; // "image" | "image-tag" | "label:NAME"
     uint8_t default_mode = 1;               // FW_MODE_*: learn|alert|block|off ("learn")
+    // Learning (issue 4): each identity learns for learning_period from when it is first
+    // seen (and, with learning_quiet, until no new flow came for that long), then moves to
+    // after_learning. default_mode is what the datapath applies to an identity the daemon
+    // has not given a mode yet.
+    std::chrono::milliseconds learning_period = std::chrono::hours(1);
+    std::chrono::milliseconds learning_quiet{0};
+    uint8_t after_learning = 3; // FW_MODE_ALERT
+    std::filesystem::path audit_log = "/var/log/flowwall/audit.jsonl";
+    uint64_t audit_log_max_bytes = 64ull << 20;
+    std::string node_name; // empty: the host name
+
     datapath::TcAttachMode attach_mode = datapath::TcAttachMode::automatic; // auto|tcx|clsact
 
     datapath::FirewallCapacities capacities; // ipcache-entries, policy-entries, ...

@@ -90,15 +90,34 @@ json endpoints_view(const NodeSnapshot& snapshot) {
     return endpoints;
 }
 
-json identities_view(const NodeSnapshot& snapshot) {
+json identities_view(const NodeSnapshot& snapshot,
+                     const std::map<std::string, IdentityPolicyView>& policy) {
+    auto seconds = [](const std::optional<std::chrono::milliseconds>& duration) -> json {
+        if (!duration)
+            return nullptr;
+        return std::chrono::duration_cast<std::chrono::seconds>(*duration).count();
+    };
     json identities = json::array();
     for (const auto& [name, id] : snapshot.identities) {
         auto count = snapshot.workloads_per_identity.find(name);
-        identities.push_back(
-            {{"name", name},
-             {"id", id},
-             {"reserved", id < FW_ID_FIRST_ALLOCATED},
-             {"workloads", count == snapshot.workloads_per_identity.end() ? 0 : count->second}});
+        json entry{
+            {"name", name},
+            {"id", id},
+            {"reserved", id < FW_ID_FIRST_ALLOCATED},
+            {"workloads", count == snapshot.workloads_per_identity.end() ? 0 : count->second},
+            {"mode", nullptr},
+            {"learning_remaining_s", nullptr},
+            {"since_last_new_flow_s", nullptr},
+            {"quiet_holding", false},
+            {"flows", 0}};
+        if (auto view = policy.find(name); view != policy.end()) {
+            entry["mode"] = view->second.mode;
+            entry["learning_remaining_s"] = seconds(view->second.learning_remaining);
+            entry["since_last_new_flow_s"] = seconds(view->second.since_last_new_flow);
+            entry["quiet_holding"] = view->second.quiet_holding;
+            entry["flows"] = view->second.flows;
+        }
+        identities.push_back(entry);
     }
     return identities;
 }

@@ -4,6 +4,7 @@
 // rename or remove one within an API version.
 #pragma once
 
+#include "src/daemon/firewall_policy.h"
 #include "src/daemon/node_agent.h"
 
 #include <nlohmann/json.hpp>
@@ -33,7 +34,10 @@ struct DaemonInfo {
 
 nlohmann::json status_view(const DaemonInfo& info, const NodeSnapshot& snapshot);
 nlohmann::json endpoints_view(const NodeSnapshot& snapshot);
-nlohmann::json identities_view(const NodeSnapshot& snapshot);
+// With each identity's learning state and mode (null for identities this node has not seen
+// run, e.g. names that came with an imported model).
+nlohmann::json identities_view(const NodeSnapshot& snapshot,
+                               const std::map<std::string, IdentityPolicyView>& policy);
 
 // "2026-11-22T18:32:52Z"; the epoch (never) gives null.
 nlohmann::json iso_time(std::chrono::system_clock::time_point time);

@@ -4,6 +4,9 @@
 #include "src/api/unix_http_server.h"
 #include "src/daemon/api_views.h"
 #include "src/daemon/cleanup.h"
+#include "src/daemon/control_routes.h"
+#include "src/daemon/event_pump.h"
+#include "src/daemon/firewall_policy.h"
 #include "src/daemon/interface_guards.h"
 #include "src/daemon/ipcache_sync.h"
 #include "src/daemon/node_agent.h"
@@ -20,7 +23,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -70,23 +75,6 @@ make_sources(const config::DaemonConfig& config) {
     return sources;
 }
 
-api::HttpResponse route(const api::HttpRequest& request, const DaemonInfo& info,
-                        const NodeAgent& agent) {
-    if (request.method != "GET")
-        return api::error_response(405, "method " + request.method + " is not allowed on " +
-                                            request.target + "; use GET");
-    auto snapshot = agent.snapshot();
-    if (request.target == "/v1/status")
-        return api::json_response(200, status_view(info, *snapshot));
-    if (request.target == "/v1/endpoints")
-        return api::json_response(200, endpoints_view(*snapshot));
-    if (request.target == "/v1/identities")
-        return api::json_response(200, identities_view(*snapshot));
-    return api::error_response(404, "no such API path " + request.target +
-                                        "; see docs/api.md (GET /v1/status, /v1/endpoints, "
-                                        "/v1/identities)");
-}
-
 } // namespace
 
 int run_daemon(const config::DaemonConfig& config) {
@@ -116,6 +104,17 @@ int run_daemon(const config::DaemonConfig& config) {
         identity::IdentityRegistry::open(config.state_dir, config.capacities.mode_entries)
             .value_or_throw();
 
+    std::string node = config.node_name.empty() ? host_name() : config.node_name;
+    auto policy = FirewallPolicy::open(config, registry, PolicyMaps{maps.policy, maps.modes}, node)
+                      .value_or_throw();
+    audit::AuditStream audit_stream;
+    std::unique_ptr<audit::AuditLog> audit_log;
+    if (auto opened = audit::AuditLog::open(config.audit_log, config.audit_log_max_bytes); opened)
+        audit_log = std::move(opened.value());
+    else
+        spdlog::error("audit log: {}; alerts and blocks go to the live stream only",
+                      opened.error().to_string());
+
     int from_fd = firewall->program_fd(datapath::FirewallProgram::from_workload);
     int to_fd = firewall->program_fd(datapath::FirewallProgram::to_workload);
     auto guards = std::make_unique<InterfaceGuards>(links_dir, from_fd, to_fd, config.attach_mode);
@@ -124,11 +123,22 @@ int run_daemon(const config::DaemonConfig& config) {
     std::vector<std::string> source_names;
     for (const auto& source : sources)
         source_names.push_back(source->name());
-    NodeAgent agent(registry, IpcacheSync(maps.ipcache), *guards, source_names, {});
+    NodeAgent::Options agent_options;
+    agent_options.on_published = [&policy](const NodeSnapshot& snapshot) {
+        std::vector<std::string> identities;
+        for (const auto& [name, count] : snapshot.workloads_per_identity)
+            identities.push_back(name);
+        policy->observe(identities);
+    };
+    NodeAgent agent(registry, IpcacheSync(maps.ipcache), *guards, source_names, agent_options);
+    auto pump =
+        EventPump::open(maps.events_fd, EventPump::Targets{registry, *policy, audit_log.get(),
+                                                           audit_stream, agent, node})
+            .value_or_throw();
 
     DaemonInfo info;
     info.version = FLOWWALL_VERSION;
-    info.node = host_name();
+    info.node = node;
     info.started_at = std::chrono::system_clock::now();
     info.pin_dir = config.bpffs_dir.string();
     bool tcx = config.attach_mode == datapath::TcAttachMode::tcx ||
@@ -137,20 +147,31 @@ int run_daemon(const config::DaemonConfig& config) {
     info.default_mode = config.default_mode;
     info.programs = {{"from_workload", program_id(from_fd)}, {"to_workload", program_id(to_fd)}};
 
+    ControlTargets targets{info, agent, *policy, audit_stream, pump.get()};
     auto server =
-        api::UnixHttpServer::start(
-            config.socket,
-            [&](const api::HttpRequest& request) { return route(request, info, agent); }, {})
-            .value_or_throw();
+        api::UnixHttpServer::start(config.socket, [&targets](const api::HttpRequest& request) {
+            return route_control_request(request, targets);
+        }).value_or_throw();
 
     std::jthread agent_thread([&](std::stop_token stop) { agent.run(stop); });
+    std::jthread pump_thread([&](std::stop_token stop) { pump->run(stop); });
+    std::jthread policy_thread([&](std::stop_token stop) {
+        while (!stop.stop_requested()) {
+            policy->tick();
+            std::mutex mutex;
+            std::condition_variable_any wake;
+            std::unique_lock lock(mutex);
+            wake.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+        }
+    });
     std::vector<std::jthread> source_threads;
     for (auto& source : sources)
         source_threads.emplace_back(
             [&agent, &source](std::stop_token stop) { source->run(agent, stop); });
 
-    spdlog::info("flowwalld {} running: control socket {}, pins in {}, {} attachment, sources: {}",
-                 info.version, config.socket.string(), info.pin_dir, info.attach_mode,
+    spdlog::info("flowwalld {} running on node {}: control socket {}, pins in {}, {} attachment, "
+                 "sources: {}",
+                 info.version, node, config.socket.string(), info.pin_dir, info.attach_mode,
                  source_names.empty() ? std::string("none")
                                       : fmt::format("{}", fmt::join(source_names, ", ")));
 
@@ -164,7 +185,13 @@ int run_daemon(const config::DaemonConfig& config) {
     source_threads.clear();
     agent_thread.request_stop();
     agent_thread.join();
+    audit_stream.close(); // ends `events --follow` streams so the server can stop
     server.reset();
+    pump_thread.request_stop();
+    pump_thread.join();
+    policy_thread.request_stop();
+    policy_thread.join();
+    policy->save();
     guards->keep_all_on_exit();
     guards.reset();
     return 0;

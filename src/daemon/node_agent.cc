@@ -207,8 +207,14 @@ void NodeAgent::publish() {
     snapshot->guards_attached = guards_.attached_count();
     snapshot->guards_failed = guards_.failed_count();
     snapshot->reconciles = reconciles_;
-    std::lock_guard lock(snapshot_mutex_);
-    snapshot_ = std::move(snapshot);
+    for (const auto& [address, owner] : table_.address_owners())
+        snapshot->workload_names.emplace(address, owner->name);
+    {
+        std::lock_guard lock(snapshot_mutex_);
+        snapshot_ = snapshot;
+    }
+    if (options_.on_published)
+        options_.on_published(*snapshot);
 }
 
 std::shared_ptr<const NodeSnapshot> NodeAgent::snapshot() const {

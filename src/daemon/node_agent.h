@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,6 +44,7 @@ struct NodeSnapshot {
     std::vector<SourceView> sources;                          // by name
     std::vector<std::pair<std::string, uint32_t>> identities; // by id
     std::map<std::string, size_t> workloads_per_identity;
+    std::map<AddressKey, std::string> workload_names; // who owns each local address
     size_t ipcache_entries = 0;
     uint32_t ipcache_capacity = 0;
     std::string ipcache_error;
@@ -57,6 +59,8 @@ public:
     struct Options {
         std::chrono::milliseconds retry_interval = std::chrono::seconds(2); // failed guards
         bool map_host_addresses = true; // the node's own addresses -> identity `host`
+        // Called on the agent's thread after each new snapshot (learning observes identities).
+        std::function<void(const NodeSnapshot&)> on_published;
     };
     // `sources` are the names of every source that will report: unclaimed ipcache entries and
     // stale pins are removed only once each has synced once.

@@ -125,6 +125,20 @@ nlohmann::json DaemonProcess::cli_json(const std::vector<std::string>& args) con
     return nlohmann::json::parse(result.out);
 }
 
+nlohmann::json DaemonProcess::cli_json_lines(const std::vector<std::string>& args) const {
+    std::vector<std::string> with_json = args;
+    with_json.push_back("--json");
+    ExecResult result = cli(with_json);
+    if (!result.ok())
+        throw std::runtime_error("flowwall " + args.front() + " failed: " + result.err);
+    nlohmann::json lines = nlohmann::json::array();
+    std::istringstream in(result.out);
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty())
+            lines.push_back(nlohmann::json::parse(line));
+    return lines;
+}
+
 ExecResult DaemonProcess::cleanup() const {
     std::vector<std::string> args = base_args();
     args.push_back("--cleanup");

@@ -37,6 +37,8 @@ public:
     ExecResult cli(const std::vector<std::string>& args) const;
     // `flowwall <args> --json`, parsed; throws with the CLI's stderr if it failed.
     nlohmann::json cli_json(const std::vector<std::string>& args) const;
+    // `flowwall <args> --json` for commands that print one JSON object a line (events).
+    nlohmann::json cli_json_lines(const std::vector<std::string>& args) const;
     // Runs flowwalld --cleanup with this daemon's settings.
     ExecResult cleanup() const;
 

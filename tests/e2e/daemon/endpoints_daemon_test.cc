@@ -151,11 +151,18 @@ TEST_F(EndpointsDaemonTest, SigtermLeavesEnforcementAndRestartAdoptsIt) {
     file_ = std::filesystem::temp_directory_path() / ("fw-endpoints-" + lab_->prefix() + ".json");
     write_endpoints(file_, json::array({endpoint_entry("web-1", "web", *web_),
                                         endpoint_entry("db-1", "db", *db_)}));
-    DaemonProcess daemon(
-        {"--docker", "false", "--endpoints-file", file_.string(), "--default-mode", "block"});
+    // No learning at all: each identity moves to block as soon as it is seen.
+    DaemonProcess daemon({"--docker", "false", "--endpoints-file", file_.string(),
+                          "--learning-period", "0s", "--after-learning", "block"});
     daemon.start();
     TcpServer db_server(db_->netns_path, db_->v4);
     ASSERT_TRUE(eventually([&] { return programs_on(*web_, datapath::TcHook::egress) == 1; }));
+    ASSERT_TRUE(eventually([&] {
+        const json identities = daemon.cli_json({"identities"});
+        const json* web = find_by(identities, "name", "web");
+        const json* db = find_by(identities, "name", "db");
+        return web && db && web->at("mode") == "block" && db->at("mode") == "block";
+    }));
     uint32_t web_id = identity_id(daemon, "web");
     EXPECT_FALSE(tcp_connect(web_->netns_path, db_->v4, db_server.port()).connected)
         << "block mode with an empty model refuses the connection";

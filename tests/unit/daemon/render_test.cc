@@ -34,11 +34,13 @@ TEST(Render, EndpointsShowInterfacesAndTheirPeers) {
 
 TEST(Render, IdentitiesMarkReservedOnes) {
     json identities = json::parse(R"([
-        {"name": "world", "id": 2, "reserved": true, "workloads": 0},
-        {"name": "web", "id": 256, "reserved": false, "workloads": 3}])");
+        {"name": "world", "id": 2, "reserved": true, "workloads": 0, "mode": null,
+         "learning_remaining_s": null, "flows": 0},
+        {"name": "web", "id": 256, "reserved": false, "workloads": 3, "mode": "learn",
+         "learning_remaining_s": 192, "flows": 4}])");
     std::string text = render_identities(identities);
     EXPECT_NE(text.find("(reserved)"), std::string::npos);
-    EXPECT_NE(text.find("256  web    3"), std::string::npos) << text;
+    EXPECT_NE(text.find("256  web    learn  3m12s"), std::string::npos) << text;
 }
 
 TEST(Render, StatusNamesAnUnavailableSourceAndItsReason) {

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: Apache-2.0
+// The control API's routes (docs/api.md): which document or action each path is.
+#pragma once
+
+#include "src/api/http_message.h"
+#include "src/audit/audit_stream.h"
+#include "src/daemon/api_views.h"
+#include "src/daemon/event_pump.h"
+#include "src/daemon/firewall_policy.h"
+#include "src/daemon/node_agent.h"
+
+namespace flowwall::daemon {
+
+struct ControlTargets {
+    const DaemonInfo& info;
+    const NodeAgent& agent;
+    FirewallPolicy& policy;
+    audit::AuditStream& audit_stream;
+    const EventPump* events = nullptr; // for counters in status; may be null
+};
+
+// Thread-safe: called on the API server's connection threads.
+api::HttpResponse route_control_request(const api::HttpRequest& request, ControlTargets& targets);
+
+} // namespace flowwall::daemon

@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "src/daemon/firewall_policy.h"
+
+#include "src/common/atomic_file.h"
+#include "src/datapath/map_keys.h"
+
+#include <spdlog/spdlog.h>
+
+namespace flowwall::daemon {
+
+using datapath::Error;
+using datapath::Result;
+using datapath::Status;
+using nlohmann::json;
+using Clock = std::chrono::system_clock;
+
+namespace {
+
+constexpr const char* kScheduleFile = "learning.json";
+constexpr auto kKernelScanInterval = std::chrono::seconds(5);
+
+Result<learning::LearningSchedule> load_schedule(const std::filesystem::path& path,
+                                                 const learning::LearningConfig& config) {
+    std::error_code missing;
+    auto previous = common::previous_version_path(path);
+    if (!std::filesystem::exists(path, missing) && !std::filesystem::exists(previous, missing))
+        return learning::LearningSchedule::create(config);
+    std::string why;
+    for (const auto& candidate : {path, previous}) {
+        auto text = common::read_file(candidate, 64u << 20);
+        if (!text) {
+            why += (why.empty() ? "" : "; ") + text.error().message;
+            continue;
+        }
+        auto document = json::parse(text.value(), nullptr, false);
+        if (document.is_discarded()) {
+            why += (why.empty() ? "" : "; ") + candidate.string() + " is not JSON";
+            continue;
+        }
+        auto schedule = learning::LearningSchedule::from_json(document, config);
+        if (!schedule) {
+            why += (why.empty() ? "" : "; ") + candidate.string() + ": " + schedule.error().message;
+            continue;
+        }
+        if (candidate != path)
+            spdlog::warn("learning state {} unreadable, using its previous version: {}",
+                         path.string(), why);
+        return schedule;
+    }
+    return Error{EINVAL, "cannot load the learning state: " + why +
+                             "; move the files away to start learning afresh"};
+}
+
+uint32_t flags_for(const std::string& origin) {
+    return origin == "learned" ? FW_POLICY_F_LEARNED : FW_POLICY_F_MANUAL;
+}
+
+} // namespace
+
+Result<std::unique_ptr<FirewallPolicy>> FirewallPolicy::open(const config::DaemonConfig& config,
+                                                             identity::IdentityRegistry& registry,
+                                                             PolicyMaps maps, std::string node) {
+    auto store = policy::ModelStore::open(config.state_dir);
+    if (!store)
+        return store.error();
+    auto model = store.value().load();
+    if (!model)
+        return model.error();
+    learning::LearningConfig learning_config;
+    learning_config.period = config.learning_period;
+    learning_config.quiet = config.learning_quiet;
+    learning_config.after = config.after_learning;
+    auto schedule = load_schedule(config.state_dir / kScheduleFile, learning_config);
+    if (!schedule)
+        return schedule.error();
+    std::unique_ptr<FirewallPolicy> result(new FirewallPolicy(
+        config, registry, std::move(maps), std::move(node), std::move(store.value()),
+        std::move(model.value()), std::move(schedule.value())));
+
+    // The maps may hold what a previous daemon left, or nothing (first start, or maps that
+    // were recreated): write the whole model and every mode either way.
+    std::lock_guard lock(result->mutex_);
+    size_t written = 0;
+    for (const auto& record : result->model_.flows()) {
+        if (auto status = result->write_flow(record.key, flags_for(record.origin)); !status)
+            return status.error();
+        ++written;
+    }
+    result->write_all_modes();
+    spdlog::info("model: {} flows loaded into the datapath; {} identities with a learning state",
+                 written, result->schedule_.states(Clock::now()).size());
+    return result;
+}
+
+FirewallPolicy::FirewallPolicy(const config::DaemonConfig& config,
+                               identity::IdentityRegistry& registry, PolicyMaps maps,
+                               std::string node, policy::ModelStore store, policy::Model model,
+                               learning::LearningSchedule schedule)
+    : schedule_path_(config.state_dir / kScheduleFile), registry_(registry), maps_(std::move(maps)),
+      node_(std::move(node)), store_(std::move(store)), model_(std::move(model)),
+      schedule_(std::move(schedule)) {}
+
+Status FirewallPolicy::write_flow(const policy::FlowKey& flow, uint32_t flags) {
+    auto src = registry_.id_for(flow.src);
+    if (!src)
+        return src.error();
+    auto dst = registry_.id_for(flow.dst);
+    if (!dst)
+        return dst.error();
+    return maps_.policy.update(
+        datapath::policy_key(src.value(), dst.value(), flow.port, flow.protocol),
+        fw_policy_value{.flags = flags});
+}
+
+void FirewallPolicy::write_mode(const std::string& name) {
+    uint8_t mode = schedule_.mode_of(name);
+    auto id = registry_.id_for(name);
+    if (!id) {
+        last_error_ = id.error().message;
+        spdlog::error("mode of {}: {}", name, last_error_);
+        return;
+    }
+    if (auto written = maps_.modes.update(id.value(), fw_mode_value{.mode = mode}); !written) {
+        last_error_ = written.error().to_string();
+        spdlog::error("mode of {}: {}", name, last_error_);
+    }
+}
+
+void FirewallPolicy::write_all_modes() {
+    for (const auto& state : schedule_.states(Clock::now()))
+        write_mode(state.name);
+}
+
+void FirewallPolicy::observe(const std::vector<std::string>& identities) {
+    std::lock_guard lock(mutex_);
+    auto now = Clock::now();
+    for (const auto& name : identities) {
+        if (schedule_.observe(name, now)) {
+            write_mode(name);
+            schedule_dirty_ = true;
+            spdlog::info("identity {} first seen: {} ", name,
+                         schedule_.mode_of(name) == FW_MODE_LEARN ? "learning" : "not learning");
+        }
+    }
+}
+
+void FirewallPolicy::flow_learned(const policy::FlowKey& flow, const std::string& workload,
+                                  Clock::time_point when) {
+    std::lock_guard lock(mutex_);
+    if (model_.record(flow, when, node_, workload)) {
+        schedule_.new_flow(flow.src, when);
+        schedule_.new_flow(flow.dst, when);
+        schedule_dirty_ = true;
+        spdlog::info("learned {} -> {} {}/{}", flow.src, flow.dst, flow.port,
+                     policy::protocol_name(flow.protocol));
+    }
+    model_dirty_ = true;
+}
+
+void FirewallPolicy::tick() {
+    std::lock_guard lock(mutex_);
+    auto now = Clock::now();
+    for (const auto& transition : schedule_.tick(now)) {
+        write_mode(transition.name);
+        schedule_dirty_ = true;
+        spdlog::info("identity {}: learning ended, now {}", transition.name,
+                     config::mode_name(transition.new_mode));
+    }
+    if (std::chrono::steady_clock::now() >= next_kernel_scan_) {
+        adopt_kernel_flows(now);
+        next_kernel_scan_ = std::chrono::steady_clock::now() + kKernelScanInterval;
+    }
+    save_locked();
+}
+
+void FirewallPolicy::adopt_kernel_flows(Clock::time_point now) {
+    // Learned flows whose event was lost (a full ring buffer) are in the kernel's map but
+    // not in the model: the map is the truth for what is allowed, so the model follows it.
+    for (const auto& [key, value] : maps_.policy.entries()) {
+        if ((value.flags & FW_POLICY_F_LEARNED) == 0)
+            continue;
+        auto src = registry_.name_of(key.src_identity);
+        auto dst = registry_.name_of(key.dst_identity);
+        if (!src || !dst)
+            continue;
+        policy::FlowKey flow{*src, *dst, key.dst_port, key.protocol};
+        if (model_.contains(flow))
+            continue;
+        model_.record(flow, now, node_, "");
+        schedule_.new_flow(flow.src, now);
+        schedule_.new_flow(flow.dst, now);
+        model_dirty_ = schedule_dirty_ = true;
+        spdlog::info("adopted {} -> {} {}/{} from the datapath (its event was lost)", flow.src,
+                     flow.dst, flow.port, policy::protocol_name(flow.protocol));
+    }
+}
+
+Status FirewallPolicy::save_schedule_locked() {
+    return common::write_file_atomically(schedule_path_, schedule_.to_json().dump(1) + "\n", 0600,
+                                         true);
+}
+
+void FirewallPolicy::save_locked() {
+    if (model_dirty_) {
+        if (auto saved = store_.save(model_); !saved) {
+            last_error_ = saved.error().to_string();
+            spdlog::error("cannot save the model: {}", last_error_);
+        } else {
+            model_dirty_ = false;
+        }
+    }
+    if (schedule_dirty_) {
+        if (auto saved = save_schedule_locked(); !saved) {
+            last_error_ = saved.error().to_string();
+            spdlog::error("cannot save the learning state: {}", last_error_);
+        } else {
+            schedule_dirty_ = false;
+        }
+    }
+}
+
+void FirewallPolicy::save() {
+    std::lock_guard lock(mutex_);
+    save_locked();
+}
+
+json FirewallPolicy::change_answer(const std::string& message,
+                                   const std::vector<std::string>& names) {
+    json changed = json::array();
+    auto now = Clock::now();
+    for (const auto& name : names) {
+        json entry{{"name", name}, {"mode", config::mode_name(schedule_.mode_of(name))}};
+        if (auto left = schedule_.learning_remaining(name, now))
+            entry["learning_remaining_s"] =
+                std::chrono::duration_cast<std::chrono::seconds>(*left).count();
+        changed.push_back(entry);
+    }
+    return {{"message", message},
+            {"changed", changed},
+            {"after_learning", config::mode_name(schedule_.after_learning())}};
+}
+
+Result<json> FirewallPolicy::set_mode(const std::string& mode_text, const std::string& identity) {
+    auto mode = config::parse_mode(mode_text);
+    if (!mode)
+        return mode.error();
+    std::lock_guard lock(mutex_);
+    auto now = Clock::now();
+    std::vector<std::string> names;
+    if (identity.empty()) {
+        if (auto set = schedule_.set_mode_all(mode.value(), now); !set)
+            return set.error();
+        for (const auto& state : schedule_.states(now))
+            names.push_back(state.name);
+    } else {
+        if (auto set = schedule_.set_mode(identity, mode.value(), now); !set)
+            return set.error();
+        names.push_back(identity);
+    }
+    for (const auto& name : names)
+        write_mode(name);
+    schedule_dirty_ = true;
+    save_locked();
+    std::string scope = identity.empty() ? "every identity" : identity;
+    std::string message =
+        mode.value() == FW_MODE_LEARN
+            ? "learning restarted for " + scope
+            : scope + " set to " + mode_text +
+                  (identity.empty() ? "; identities seen later move to it after their learning"
+                                    : "");
+    spdlog::info("mode: {}", message);
+    return change_answer(message, names);
+}
+
+Result<json> FirewallPolicy::relearn(const std::string& identity,
+                                     std::optional<std::chrono::milliseconds> duration) {
+    std::lock_guard lock(mutex_);
+    auto now = Clock::now();
+    std::vector<std::string> names;
+    if (identity.empty()) {
+        if (auto done = schedule_.relearn_all(duration, now); !done)
+            return done.error();
+        for (const auto& state : schedule_.states(now))
+            names.push_back(state.name);
+    } else {
+        if (auto done = schedule_.relearn(identity, duration, now); !done)
+            return done.error();
+        names.push_back(identity);
+    }
+    for (const auto& name : names)
+        write_mode(name);
+    schedule_dirty_ = true;
+    save_locked();
+    std::string message =
+        "learning restarted for " + (identity.empty() ? "every identity" : identity);
+    spdlog::info("{}", message);
+    return change_answer(message, names);
+}
+
+json FirewallPolicy::modes_view() {
+    std::lock_guard lock(mutex_);
+    auto now = Clock::now();
+    json identities = json::array();
+    for (const auto& state : schedule_.states(now)) {
+        json entry{{"name", state.name}, {"mode", config::mode_name(state.mode)}};
+        entry["learning_remaining_s"] =
+            state.learning_remaining
+                ? json(std::chrono::duration_cast<std::chrono::seconds>(*state.learning_remaining)
+                           .count())
+                : json(nullptr);
+        identities.push_back(entry);
+    }
+    return {{"after_learning", config::mode_name(schedule_.after_learning())},
+            {"identities", identities}};
+}
+
+json FirewallPolicy::model_view() {
+    std::lock_guard lock(mutex_);
+    return model_.to_json();
+}
+
+Result<json> FirewallPolicy::import_model(const json& document) {
+    auto imported = policy::Model::from_document(document, "the imported model");
+    if (!imported)
+        return imported.error();
+    std::lock_guard lock(mutex_);
+    for (const auto& record : imported.value().flows())
+        if (auto written = write_flow(record.key, FW_POLICY_F_MANUAL); !written)
+            return Error{written.error().errnum, "cannot import " + record.key.src + " -> " +
+                                                     record.key.dst + ": " +
+                                                     written.error().message};
+    size_t added = model_.merge(imported.value());
+    model_dirty_ = true;
+    save_locked();
+    spdlog::info("model import: {} new flows, {} in all", added, model_.size());
+    return json{{"added", added}, {"flows", model_.size()}};
+}
+
+Result<json> FirewallPolicy::allow(const policy::FlowKey& flow) {
+    std::lock_guard lock(mutex_);
+    if (auto written = write_flow(flow, FW_POLICY_F_MANUAL); !written)
+        return written.error();
+    bool added = model_.allow(flow, Clock::now());
+    model_dirty_ = true;
+    save_locked();
+    std::string text = flow.src + " -> " + flow.dst + " " + std::to_string(flow.port) + "/" +
+                       policy::protocol_name(flow.protocol);
+    return json{{"message", (added ? "allowed " : "already allowed: ") + text}, {"added", added}};
+}
+
+Result<json> FirewallPolicy::remove(const policy::FlowKey& flow) {
+    std::lock_guard lock(mutex_);
+    std::string text = flow.src + " -> " + flow.dst + " " + std::to_string(flow.port) + "/" +
+                       policy::protocol_name(flow.protocol);
+    if (!model_.remove(flow))
+        return Error{ENOENT, "the model has no flow " + text + "; see flowwall model show"};
+    auto src = registry_.find(flow.src);
+    auto dst = registry_.find(flow.dst);
+    if (src && dst)
+        if (auto erased =
+                maps_.policy.erase(datapath::policy_key(*src, *dst, flow.port, flow.protocol));
+            !erased)
+            return erased.error();
+    model_dirty_ = true;
+    save_locked();
+    return json{{"message", "removed " + text}, {"removed", true}};
+}
+
+std::map<std::string, IdentityPolicyView> FirewallPolicy::identity_views() {
+    std::lock_guard lock(mutex_);
+    auto now = Clock::now();
+    std::map<std::string, IdentityPolicyView> views;
+    for (const auto& state : schedule_.states(now)) {
+        IdentityPolicyView view;
+        view.mode = config::mode_name(state.mode);
+        view.learning_remaining = state.learning_remaining;
+        view.since_last_new_flow = schedule_.since_last_new_flow(state.name, now);
+        view.quiet_holding = state.quiet_holding;
+        view.flows = model_.flows_of(state.name);
+        views.emplace(state.name, view);
+    }
+    return views;
+}
+
+size_t FirewallPolicy::flow_count() {
+    std::lock_guard lock(mutex_);
+    return model_.size();
+}
+
+std::string FirewallPolicy::last_error() {
+    std::lock_guard lock(mutex_);
+    return last_error_;
+}
+
+} // namespace flowwall::daemon

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the datapath enforces, kept in one place: the learned model (flows by identity
+// name, persisted), each identity's learning schedule and mode, and their reflection in the
+// kernel (fw_policy_v1 by identity id, fw_modes_v1 per identity). The kernel learns on its
+// own (it inserts a learned flow into fw_policy_v1 before reporting it), so this class
+// records what the kernel reports, flips modes when learning ends, and applies what the
+// operator changes. Every public method is thread-safe.
+#pragma once
+
+#include "src/config/daemon_config.h"
+#include "src/datapath/typed_map.h"
+#include "src/identity/identity_registry.h"
+#include "src/learning/learning_schedule.h"
+#include "src/policy/model.h"
+#include "src/policy/model_store.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace flowwall::daemon {
+
+struct PolicyMaps {
+    datapath::TypedMap<fw_policy_key, fw_policy_value> policy;
+    datapath::TypedMap<uint32_t, fw_mode_value> modes;
+};
+
+struct IdentityPolicyView {
+    std::string mode; // learn|alert|block|off
+    std::optional<std::chrono::milliseconds> learning_remaining;
+    std::optional<std::chrono::milliseconds> since_last_new_flow;
+    bool quiet_holding = false;
+    size_t flows = 0; // flows of the model that touch the identity
+};
+
+class FirewallPolicy {
+public:
+    // Loads the model and the learning state from the state dir (a file that does not parse
+    // falls back to its previous version, or fails start-up: never silently empty), then
+    // makes the maps say what they say.
+    static datapath::Result<std::unique_ptr<FirewallPolicy>>
+    open(const config::DaemonConfig& config, identity::IdentityRegistry& registry, PolicyMaps maps,
+         std::string node);
+
+    // The identities of the node's workloads right now: new ones start learning.
+    void observe(const std::vector<std::string>& identities);
+    // The datapath reported a learned flow.
+    void flow_learned(const policy::FlowKey& flow, const std::string& workload,
+                      std::chrono::system_clock::time_point when);
+    // Once a second: ends learning that is due, saves what changed, adopts flows the kernel
+    // learned whose events were lost.
+    void tick();
+    // Saves now (shutdown).
+    void save();
+
+    // The control API.
+    datapath::Result<nlohmann::json> set_mode(const std::string& mode, const std::string& identity);
+    datapath::Result<nlohmann::json> relearn(const std::string& identity,
+                                             std::optional<std::chrono::milliseconds> duration);
+    nlohmann::json modes_view();
+    nlohmann::json model_view();
+    datapath::Result<nlohmann::json> import_model(const nlohmann::json& document);
+    datapath::Result<nlohmann::json> allow(const policy::FlowKey& flow);
+    datapath::Result<nlohmann::json> remove(const policy::FlowKey& flow);
+    std::map<std::string, IdentityPolicyView> identity_views();
+    size_t flow_count();
+    std::string last_error();
+
+private:
+    FirewallPolicy(const config::DaemonConfig& config, identity::IdentityRegistry& registry,
+                   PolicyMaps maps, std::string node, policy::ModelStore store, policy::Model model,
+                   learning::LearningSchedule schedule);
+
+    datapath::Status write_flow(const policy::FlowKey& flow, uint32_t flags);
+    void write_mode(const std::string& name);
+    void write_all_modes();
+    void adopt_kernel_flows(std::chrono::system_clock::time_point now);
+    void save_locked();
+    datapath::Status save_schedule_locked();
+    nlohmann::json change_answer(const std::string& message, const std::vector<std::string>& names);
+
+    std::filesystem::path schedule_path_;
+    identity::IdentityRegistry& registry_;
+    PolicyMaps maps_;
+    std::string node_;
+
+    std::mutex mutex_;
+    policy::ModelStore store_;
+    policy::Model model_;
+    learning::LearningSchedule schedule_;
+    bool model_dirty_ = false;
+    bool schedule_dirty_ = false;
+    std::string last_error_;
+    std::chrono::steady_clock::time_point next_kernel_scan_{};
+};
+
+} // namespace flowwall::daemon

@@ -49,6 +49,11 @@ void EventPump::run(std::stop_token stop) {
     }
 }
 
+Result<int> EventPump::drain() {
+    snapshot_ = targets_.agent.snapshot();
+    return reader_->drain();
+}
+
 void EventPump::handle(const fw_event& event) {
     ++events_;
     auto name = [&](uint32_t id) {

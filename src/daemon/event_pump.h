@@ -32,6 +32,8 @@ public:
 
     static datapath::Result<std::unique_ptr<EventPump>> open(int events_fd, Targets targets);
     void run(std::stop_token stop);
+    // Handles every event already in the ring buffer, without waiting (benchmarks, tests).
+    datapath::Result<int> drain();
 
     uint64_t events() const { return events_.load(); }
     uint64_t audit_records() const { return audit_records_.load(); }

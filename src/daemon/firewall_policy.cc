@@ -151,7 +151,7 @@ void FirewallPolicy::flow_learned(const policy::FlowKey& flow, const std::string
         schedule_.new_flow(flow.src, when);
         schedule_.new_flow(flow.dst, when);
         schedule_dirty_ = true;
-        spdlog::info("learned {} -> {} {}/{}", flow.src, flow.dst, flow.port,
+        spdlog::debug("learned {} -> {} {}/{}", flow.src, flow.dst, flow.port,
                      policy::protocol_name(flow.protocol));
     }
     model_dirty_ = true;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <exception>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -150,6 +151,19 @@ std::string DaemonProcess::log() const {
     std::stringstream text;
     text << in.rdbuf();
     return text.str();
+}
+
+uint32_t identity_id(const DaemonProcess& daemon, const std::string& name) {
+    std::optional<uint32_t> id;
+    eventually([&] {
+        for (const auto& identity : daemon.cli_json({"identities"}))
+            if (identity.at("name") == name)
+                id = identity.at("id").get<uint32_t>();
+        return id.has_value();
+    });
+    if (!id)
+        throw std::runtime_error("no identity " + name + " in flowwall identities");
+    return *id;
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {

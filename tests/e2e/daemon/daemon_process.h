@@ -59,6 +59,10 @@ private:
     pid_t pid_ = -1;
 };
 
+// The id `flowwall identities` gives `name`, waiting (bounded) for it to appear: the
+// published view lags the maps by one reconcile. Throws when it does not appear.
+uint32_t identity_id(const DaemonProcess& daemon, const std::string& name);
+
 // Polls `condition` every 10 ms until it holds or `timeout` passes; returns the last result.
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::seconds(5));

@@ -25,20 +25,6 @@ std::optional<json> endpoint_named(const DaemonProcess& daemon, const std::strin
     return std::nullopt;
 }
 
-// The published view lags the maps by one reconcile, so wait (bounded) for the name.
-uint32_t identity_id(const DaemonProcess& daemon, const std::string& name) {
-    std::optional<uint32_t> id;
-    eventually([&] {
-        for (const auto& identity : daemon.cli_json({"identities"}))
-            if (identity.at("name") == name)
-                id = identity.at("id").get<uint32_t>();
-        return id.has_value();
-    });
-    if (!id)
-        throw std::runtime_error("no identity " + name + " in flowwall identities");
-    return *id;
-}
-
 class DockerDaemonTest : public ::testing::Test {
 protected:
     void SetUp() override {

@@ -39,20 +39,6 @@ const json* find_by(const json& array, const std::string& field, const std::stri
     return nullptr;
 }
 
-// The published view lags the maps by one reconcile, so wait (bounded) for the name.
-uint32_t identity_id(const DaemonProcess& daemon, const std::string& name) {
-    std::optional<uint32_t> id;
-    eventually([&] {
-        for (const auto& identity : daemon.cli_json({"identities"}))
-            if (identity.at("name") == name)
-                id = identity.at("id").get<uint32_t>();
-        return id.has_value();
-    });
-    if (!id)
-        throw std::runtime_error("no identity " + name + " in flowwall identities");
-    return *id;
-}
-
 size_t programs_on(const Workload& w, datapath::TcHook hook) {
     auto ids = datapath::tcx_program_ids({w.netns_path, w.ifname}, hook);
     return ids ? ids.value().size() : 0;

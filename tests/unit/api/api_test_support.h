@@ -18,30 +18,11 @@
 #include <string_view>
 
 #include "src/datapath/unique_fd.h"
+#include "tests/support/temp_dir.h"
 
 namespace flowwall::api::testing {
 
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = "/tmp/flowwall-api-XXXXXX";
-        if (!::mkdtemp(pattern.data()))
-            throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const std::filesystem::path& path() const { return path_; }
-    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
-private:
-    std::filesystem::path path_;
-};
+using flowwall::testing::TempDir;
 
 inline sockaddr_un address_of(const std::filesystem::path& path) {
     sockaddr_un address{};

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "tests/unit/audit/audit_test_support.h"
-#include "tests/unit/identity/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace flowwall::audit {
 namespace {

@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/unit/identity/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace flowwall::common {
 namespace {

@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "src/common/atomic_file.h"
-#include "tests/unit/identity/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace flowwall::identity {
 namespace {

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flowwall/abi.h"
-#include "tests/unit/identity/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace flowwall::identity {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/unit/identity/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace flowwall::policy {
 namespace {

@@ -95,7 +95,24 @@ std::string render_status(const json& status) {
     if (!ipcache.at("error").is_null())
         out << " (error: " << text(ipcache.at("error")) << ')';
     out << "\n\nworkloads: " << text(status.at("workloads"))
-        << ", identities: " << text(status.at("identities")) << '\n';
+        << ", identities: " << text(status.at("identities"));
+    if (status.contains("model"))
+        out << ", flows in the model: " << text(status.at("model").at("flows"));
+    out << '\n';
+    if (status.contains("learning") && !status.at("learning").empty()) {
+        std::vector<std::vector<std::string>> rows{
+            {"IDENTITY", "MODE", "LEARNING LEFT", "FLOWS", "LAST NEW FLOW"}};
+        for (const auto& identity : status.at("learning")) {
+            const json& left = identity.at("learning_remaining_s");
+            const json& since = identity.at("since_last_new_flow_s");
+            rows.push_back(
+                {text(identity.at("name")), text(identity.at("mode")),
+                 left.is_number() ? render_uptime(left.get<long long>()) : "-",
+                 text(identity.at("flows")),
+                 since.is_number() ? render_uptime(since.get<long long>()) + " ago" : "never"});
+        }
+        out << '\n' << table(rows);
+    }
     return out.str();
 }
 

@@ -97,6 +97,21 @@ HttpResponse route_control_request(const HttpRequest& request, ControlTargets& t
                            {"error", targets.policy.last_error().empty()
                                          ? json(nullptr)
                                          : json(targets.policy.last_error())}};
+        // Per identity: learning progress, flows learned and quiet time, as the issue asks of
+        // status (identities has the same and more).
+        json learning = json::array();
+        for (const auto& [name, view] : targets.policy.identity_views()) {
+            auto seconds = [](const std::optional<std::chrono::milliseconds>& d) -> json {
+                return d ? json(std::chrono::duration_cast<std::chrono::seconds>(*d).count())
+                         : json(nullptr);
+            };
+            learning.push_back({{"name", name},
+                                {"mode", view.mode},
+                                {"learning_remaining_s", seconds(view.learning_remaining)},
+                                {"since_last_new_flow_s", seconds(view.since_last_new_flow)},
+                                {"flows", view.flows}});
+        }
+        status["learning"] = learning;
         if (targets.events)
             status["events"] = {{"received", targets.events->events()},
                                 {"audit_records", targets.events->audit_records()}};

@@ -120,6 +120,7 @@ int run() {
            }),
            "the two flows were not learned");
     run_cli(daemon, {"model", "show"});
+    run_cli(daemon, {"status"});
 
     step("Learning ends after 8 seconds; then every identity is switched to block");
     expect(eventually(

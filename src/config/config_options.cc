@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <limits>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -126,6 +127,37 @@ Status set_default_mode(DaemonConfig& config, std::string_view text) {
     return {};
 }
 
+// "web=2h,db=30m": identities that learn for longer or shorter than learning-period.
+Status set_period_overrides(DaemonConfig& config, std::string_view text) {
+    std::map<std::string, milliseconds> overrides;
+    while (!text.empty()) {
+        auto comma = text.find(',');
+        std::string_view item = text.substr(0, comma);
+        text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+        auto equals = item.find('=');
+        if (equals == std::string_view::npos || equals == 0)
+            return reason("is not a list of IDENTITY=DURATION, e.g. web=2h,db=30m");
+        std::string name(item.substr(0, equals));
+        if (auto valid = identity::validate_identity_name(name); !valid)
+            return reason("names an invalid identity: " + valid.error().message);
+        milliseconds period{};
+        if (auto set = set_duration(period, item.substr(equals + 1), milliseconds(0),
+                                    std::chrono::hours(24 * 365));
+            !set)
+            return set;
+        overrides[name] = period;
+    }
+    config.learning_period_overrides = std::move(overrides);
+    return {};
+}
+
+std::string show_period_overrides(const DaemonConfig& config) {
+    std::string text;
+    for (const auto& [name, period] : config.learning_period_overrides)
+        text += (text.empty() ? "" : ",") + name + "=" + format_duration(period);
+    return text;
+}
+
 Status set_after_learning(DaemonConfig& config, std::string_view text) {
     if (text != "alert" && text != "block" && text != "off")
         return reason("is not one of alert, block, off");
@@ -223,6 +255,9 @@ const std::vector<ConfigOption> kOptions = {
          return set_duration(c.learning_period, t, 0ms, std::chrono::hours(24 * 365));
      },
      [](const DaemonConfig& c) { return format_duration(c.learning_period); }},
+    {"learning-period-overrides", "LIST",
+     "Per-identity learning periods, e.g. web=2h,db=30m (empty: none)", ValueKind::string,
+     set_period_overrides, show_period_overrides},
     {"learning-quiet", "DURATION",
      "Learning also waits until no new flow was seen for this long (0: off)", ValueKind::duration,
      [](DaemonConfig& c, std::string_view t) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,7 @@ struct DaemonConfig {
     // after_learning. default_mode is what the datapath applies to an identity the daemon
     // has not given a mode yet.
     std::chrono::milliseconds learning_period = std::chrono::hours(1);
+    std::map<std::string, std::chrono::milliseconds> learning_period_overrides;
     std::chrono::milliseconds learning_quiet{0};
     uint8_t after_learning = 3; // FW_MODE_ALERT
     std::filesystem::path audit_log = "/var/log/flowwall/audit.jsonl";

@@ -69,6 +69,7 @@ Result<std::unique_ptr<FirewallPolicy>> FirewallPolicy::open(const config::Daemo
     learning::LearningConfig learning_config;
     learning_config.period = config.learning_period;
     learning_config.quiet = config.learning_quiet;
+    learning_config.period_overrides = config.learning_period_overrides;
     learning_config.after = config.after_learning;
     auto schedule = load_schedule(config.state_dir / kScheduleFile, learning_config);
     if (!schedule)

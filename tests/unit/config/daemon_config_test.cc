@@ -314,3 +314,36 @@ TEST(LoadDaemonConfig, VersionAndPrintConfigExitWithTheirText) {
 
 } // namespace
 } // namespace flowwall::config
+
+namespace flowwall::config {
+namespace {
+
+TEST(DaemonConfig, LearningOptions) {
+    DaemonConfig config;
+    auto status = apply_config_json(R"({
+        "learning-period": "30m", "learning-quiet": "5m", "after-learning": "block",
+        "learning-period-overrides": "web=2h,db=0s", "audit-log": "/var/log/fw/a.jsonl",
+        "audit-log-max-bytes": 1048576, "node-name": "node-1"})",
+                                    "test", config);
+    ASSERT_TRUE(status.ok()) << status.error().message;
+    EXPECT_EQ(config.learning_period, std::chrono::minutes(30));
+    EXPECT_EQ(config.learning_quiet, std::chrono::minutes(5));
+    EXPECT_EQ(config.after_learning, FW_MODE_BLOCK);
+    EXPECT_EQ(config.learning_period_overrides.at("web"), std::chrono::hours(2));
+    EXPECT_EQ(config.learning_period_overrides.at("db"), std::chrono::milliseconds(0));
+    EXPECT_EQ(config.audit_log_max_bytes, 1048576u);
+    EXPECT_EQ(config.node_name, "node-1");
+
+    for (const char* bad :
+         {R"({"after-learning": "learn"})", R"({"learning-period-overrides": "web"})",
+          R"({"learning-period-overrides": "web=soon"})",
+          R"({"learning-period-overrides": "-x=1h"})", R"({"node-name": "has space"})",
+          R"({"audit-log-max-bytes": 10})"}) {
+        DaemonConfig untouched;
+        auto rejected = apply_config_json(bad, "test", untouched);
+        EXPECT_FALSE(rejected.ok()) << bad;
+    }
+}
+
+} // namespace
+} // namespace flowwall::config

@@ -145,8 +145,11 @@ HttpResponse route_control_request(const HttpRequest& request, ControlTargets& t
         }
         return from_result(targets.policy.relearn(string_field(*body, "identity"), duration));
     }
-    if (get && path == "/v1/model")
-        return json_response(200, targets.policy.model_view());
+    if (get && path == "/v1/model") {
+        HttpResponse response;
+        response.body = targets.policy.model_text();
+        return response;
+    }
     if (post && path == "/v1/model/import") {
         HttpResponse error;
         auto body = body_object(request, error);

@@ -315,9 +315,9 @@ json FirewallPolicy::modes_view() {
             {"identities", identities}};
 }
 
-json FirewallPolicy::model_view() {
+std::string FirewallPolicy::model_text() {
     std::lock_guard lock(mutex_);
-    return model_.to_json();
+    return model_.to_json_text();
 }
 
 Result<json> FirewallPolicy::import_model(const json& document) {

@@ -64,7 +64,9 @@ public:
     datapath::Result<nlohmann::json> relearn(const std::string& identity,
                                              std::optional<std::chrono::milliseconds> duration);
     nlohmann::json modes_view();
-    nlohmann::json model_view();
+    // The export document as text: serialised directly (~40 ms for 100k flows) rather than
+    // through a json tree (~0.7 s), since it is taken under the lock the event pump needs.
+    std::string model_text();
     datapath::Result<nlohmann::json> import_model(const nlohmann::json& document);
     datapath::Result<nlohmann::json> allow(const policy::FlowKey& flow);
     datapath::Result<nlohmann::json> remove(const policy::FlowKey& flow);

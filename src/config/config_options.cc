@@ -275,6 +275,16 @@ const std::vector<ConfigOption> kOptions = {
      ValueKind::count,
      [](DaemonConfig& c, std::string_view t) { return set_audit_log_max_bytes(c, t); },
      [](const DaemonConfig& c) { return std::to_string(c.audit_log_max_bytes); }},
+    {"web-listen", "HOST:PORT",
+     "Read-only HTTP endpoint (/metrics, /healthz); loopback unless told otherwise; empty: off",
+     ValueKind::string,
+     [](DaemonConfig& c, std::string_view t) -> Status {
+         if (!t.empty() && t.rfind(':') == std::string_view::npos)
+             return reason("is not HOST:PORT, e.g. 127.0.0.1:9190");
+         c.web_listen = std::string(t);
+         return Status{};
+     },
+     [](const DaemonConfig& c) { return c.web_listen; }},
     {"node-name", "NAME", "This node's name in the model and audit records (default: hostname)",
      ValueKind::string, [](DaemonConfig& c, std::string_view t) { return set_node_name(c, t); },
      [](const DaemonConfig& c) { return c.node_name; }},

@@ -44,6 +44,7 @@ struct DaemonConfig {
     std::filesystem::path audit_log = "/var/log/flowwall/audit.jsonl";
     uint64_t audit_log_max_bytes = 64ull << 20;
     std::string node_name; // empty: the host name
+    std::string web_listen = "127.0.0.1:9190"; // /metrics, /healthz; empty: off
 
     datapath::TcAttachMode attach_mode = datapath::TcAttachMode::automatic; // auto|tcx|clsact
 

@@ -53,6 +53,7 @@ json status_view(const DaemonInfo& info, const NodeSnapshot& snapshot) {
             {"capacity", snapshot.ipcache_capacity},
             {"error",
              snapshot.ipcache_error.empty() ? json(nullptr) : json(snapshot.ipcache_error)}}}}},
+        {"web", info.web_address.empty() ? json(nullptr) : json("http://" + info.web_address)},
         {"workloads", snapshot.endpoints.size()},
         {"identities", snapshot.identities.size()},
     };

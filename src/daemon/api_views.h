@@ -30,6 +30,7 @@ struct DaemonInfo {
         uint32_t id = 0;
     };
     std::vector<Program> programs;
+    std::string web_address; // "127.0.0.1:9190" as bound; empty: no web endpoint
 };
 
 nlohmann::json status_view(const DaemonInfo& info, const NodeSnapshot& snapshot);

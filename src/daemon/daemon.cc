@@ -10,6 +10,7 @@
 #include "src/daemon/interface_guards.h"
 #include "src/daemon/ipcache_sync.h"
 #include "src/daemon/node_agent.h"
+#include "src/daemon/web_views.h"
 #include "src/datapath/bpffs.h"
 #include "src/datapath/firewall_object.h"
 #include "src/datapath/kernel_features.h"
@@ -153,6 +154,17 @@ int run_daemon(const config::DaemonConfig& config) {
             return route_control_request(request, targets);
         }).value_or_throw();
 
+    WebTargets web_targets{maps, agent, *policy, *pump, std::chrono::steady_clock::now()};
+    std::unique_ptr<web::WebServer> web_server;
+    if (!config.web_listen.empty()) {
+        web_server = web::WebServer::start(
+                         config.web_listen,
+                         web::WebRoutes{[&web_targets] { return gather_metrics(web_targets); },
+                                        [&web_targets] { return gather_health(web_targets); }})
+                         .value_or_throw();
+        info.web_address = web_server->address();
+    }
+
     std::jthread agent_thread([&](std::stop_token stop) { agent.run(stop); });
     std::jthread pump_thread([&](std::stop_token stop) { pump->run(stop); });
     std::jthread policy_thread([&](std::stop_token stop) {
@@ -187,6 +199,7 @@ int run_daemon(const config::DaemonConfig& config) {
     agent_thread.join();
     audit_stream.close(); // ends `events --follow` streams so the server can stop
     server.reset();
+    web_server.reset();
     pump_thread.request_stop();
     pump_thread.join();
     policy_thread.request_stop();

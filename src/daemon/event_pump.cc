@@ -99,6 +99,7 @@ void EventPump::handle(const fw_event& event) {
             spdlog::error("audit log: {}", appended.error().to_string());
     targets_.stream.publish(record);
     ++audit_records_;
+    ++(event.kind == FW_EVENT_DROP ? blocks_ : alerts_);
 }
 
 } // namespace flowwall::daemon

@@ -37,6 +37,8 @@ public:
 
     uint64_t events() const { return events_.load(); }
     uint64_t audit_records() const { return audit_records_.load(); }
+    uint64_t alerts() const { return alerts_.load(); }
+    uint64_t blocks() const { return blocks_.load(); }
 
 private:
     explicit EventPump(Targets targets) : targets_(std::move(targets)) {}
@@ -47,6 +49,8 @@ private:
     std::shared_ptr<const NodeSnapshot> snapshot_; // refreshed per batch, for workload names
     std::atomic<uint64_t> events_{0};
     std::atomic<uint64_t> audit_records_{0};
+    std::atomic<uint64_t> alerts_{0};
+    std::atomic<uint64_t> blocks_{0};
 };
 
 } // namespace flowwall::daemon

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,9 +55,21 @@ DaemonProcess::~DaemonProcess() {
 }
 
 std::vector<std::string> DaemonProcess::base_args() const {
-    return {flowwalld_path(),  "--state-dir", (dir_ / "state").string(),
-            "--socket",        socket(),      "--bpffs-dir",
-            pin_dir_.string(), "--log-level", "debug"};
+    // Everything the daemon writes stays in the test's own directories; the web endpoint
+    // takes a free loopback port (web_address() says which).
+    return {flowwalld_path(),
+            "--state-dir",
+            (dir_ / "state").string(),
+            "--socket",
+            socket(),
+            "--bpffs-dir",
+            pin_dir_.string(),
+            "--audit-log",
+            (dir_ / "audit.jsonl").string(),
+            "--web-listen",
+            "127.0.0.1:0",
+            "--log-level",
+            "debug"};
 }
 
 void DaemonProcess::start(std::chrono::milliseconds timeout) {
@@ -144,6 +157,24 @@ ExecResult DaemonProcess::cleanup() const {
     std::vector<std::string> args = base_args();
     args.push_back("--cleanup");
     return Lab::exec("", args, std::chrono::seconds(30));
+}
+
+std::string DaemonProcess::web_address() const {
+    auto web = cli_json({"status"}).at("web");
+    return web.is_string() ? web.get<std::string>() : "";
+}
+
+std::pair<int, std::string> DaemonProcess::web_get(const std::string& path) const {
+    std::string address = web_address();
+    if (address.empty())
+        return {-1, "no web endpoint"};
+    httplib::Client client(address);
+    client.set_connection_timeout(2);
+    client.set_read_timeout(5);
+    auto answer = client.Get(path);
+    if (!answer)
+        return {-1, httplib::to_string(answer.error())};
+    return {answer->status, answer->body};
 }
 
 std::string DaemonProcess::log() const {

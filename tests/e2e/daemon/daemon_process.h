@@ -46,6 +46,10 @@ public:
     const std::filesystem::path& pin_dir() const { return pin_dir_; }
     std::string socket() const { return (dir_ / "flowwall.sock").string(); }
     std::string log() const;
+    // "http://127.0.0.1:41234": the web endpoint as the daemon bound it.
+    std::string web_address() const;
+    // GET path on the web endpoint: {status, body}; status -1 when nothing answered.
+    std::pair<int, std::string> web_get(const std::string& path) const;
 
     static std::string flowwalld_path();
     static std::string flowwall_path();

@@ -44,6 +44,15 @@ size_t programs_on(const Workload& w, datapath::TcHook hook) {
     return ids ? ids.value().size() : 0;
 }
 
+// The value of an unlabelled sample in the daemon's /metrics, or -1.
+double metric(const DaemonProcess& daemon, const std::string& name) {
+    auto [status, text] = daemon.web_get("/metrics");
+    if (status != 200)
+        return -1;
+    auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+}
+
 class EndpointsDaemonTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -85,6 +94,18 @@ TEST_F(EndpointsDaemonTest, WorkloadsGetIdentitiesIpcacheEntriesAndPrograms) {
         << "the lab's veth peers are in the hub namespace, so the programs go inside";
     EXPECT_EQ(programs_on(*web_, datapath::TcHook::ingress), 1u);
     EXPECT_EQ(programs_on(*web_, datapath::TcHook::egress), 1u);
+
+    // The web endpoint: healthy once the file is loaded; metrics Prometheus accepts.
+    auto [health_status, health] = daemon.web_get("/healthz");
+    EXPECT_EQ(health_status, 200) << health;
+    EXPECT_EQ(metric(daemon, "flowwall_workloads"), 2);
+    auto [metrics_status, metrics] = daemon.web_get("/metrics");
+    ASSERT_EQ(metrics_status, 200);
+    auto metrics_file = daemon.dir() / "metrics.txt";
+    std::ofstream(metrics_file) << metrics;
+    ExecResult checked =
+        Lab::exec("", {"sh", "-c", "promtool check metrics < " + metrics_file.string()});
+    EXPECT_TRUE(checked.ok()) << checked.out << checked.err;
 
     uint32_t web_id = identity_id(daemon, "web");
     uint32_t db_id = identity_id(daemon, "db");
@@ -150,8 +171,11 @@ TEST_F(EndpointsDaemonTest, SigtermLeavesEnforcementAndRestartAdoptsIt) {
         return web && db && web->at("mode") == "block" && db->at("mode") == "block";
     }));
     uint32_t web_id = identity_id(daemon, "web");
+    double blocked_before = metric(daemon, "flowwall_connections_blocked_total");
     EXPECT_FALSE(tcp_connect(web_->netns_path, db_->v4, db_server.port()).connected)
         << "block mode with an empty model refuses the connection";
+    EXPECT_GT(metric(daemon, "flowwall_connections_blocked_total"), blocked_before)
+        << "the blocked-connection counter counts it";
 
     EXPECT_EQ(daemon.stop(SIGTERM), 0);
     EXPECT_EQ(programs_on(*web_, datapath::TcHook::egress), 1u) << "still attached after exit";
@@ -192,6 +216,9 @@ TEST_F(EndpointsDaemonTest, AnUnreachableDockerIsReportedWhileTheFileIsServed) {
     EXPECT_NE(docker->at("message").get<std::string>().find(missing_socket), std::string::npos)
         << docker->dump();
     EXPECT_EQ(status.at("synced"), false);
+    auto [health_status, health] = daemon.web_get("/healthz");
+    EXPECT_EQ(health_status, 503);
+    EXPECT_NE(health.find("source docker is unavailable"), std::string::npos) << health;
     EXPECT_TRUE(eventually([&] {
         return pinned_ipcache_identity(daemon.pin_dir(), web_->v4.str()) ==
                identity_id(daemon, "web");

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "src/web/metrics.h"
+
+#include "src/datapath/counters.h"
+
+#include <sstream>
+
+namespace flowwall::web {
+
+namespace {
+
+class Exposition {
+public:
+    void family(const char* name, const char* type, const char* help) {
+        out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+    }
+    void sample(const char* name, const std::vector<std::pair<const char*, std::string>>& labels,
+                double value) {
+        out_ << name;
+        if (!labels.empty()) {
+            out_ << '{';
+            for (size_t i = 0; i < labels.size(); ++i)
+                out_ << (i ? "," : "") << labels[i].first << "=\""
+                     << escape_label_value(labels[i].second) << '"';
+            out_ << '}';
+        }
+        out_ << ' ' << value << '\n';
+    }
+    std::string text() const { return out_.str(); }
+
+private:
+    std::ostringstream out_;
+};
+
+} // namespace
+
+std::string escape_label_value(const std::string& value) {
+    std::string escaped;
+    for (char c : value) {
+        if (c == '\\')
+            escaped += "\\\\";
+        else if (c == '"')
+            escaped += "\\\"";
+        else if (c == '\n')
+            escaped += "\\n";
+        else
+            escaped += c;
+    }
+    return escaped;
+}
+
+std::string render_metrics(const MetricsInput& in) {
+    Exposition out;
+    out.family("flowwall_packets_total", "counter",
+               "Packets judged by the datapath, by verdict and reason (per-CPU counters summed)");
+    for (uint32_t reason = 0; reason < FW_REASON_MAX; ++reason)
+        out.sample("flowwall_packets_total",
+                   {{"verdict", fw_reason_is_drop(reason) ? "drop" : "pass"},
+                    {"reason", datapath::counter_name(reason)}},
+                   static_cast<double>(in.counters[reason].packets));
+    out.family("flowwall_connections_blocked_total", "counter",
+               "New connections dropped because they are not in the model and an end blocks");
+    out.sample("flowwall_connections_blocked_total", {},
+               static_cast<double>(in.counters[FW_REASON_BLOCKED].packets));
+    out.family("flowwall_connections_alerted_total", "counter",
+               "New connections passed with an alert: not in the model, an end alerts");
+    out.sample("flowwall_connections_alerted_total", {},
+               static_cast<double>(in.counters[FW_REASON_ALERT].packets));
+    out.family("flowwall_connections_learned_total", "counter",
+               "New connections learned into the model by the datapath");
+    out.sample("flowwall_connections_learned_total", {},
+               static_cast<double>(in.counters[FW_REASON_LEARNED].packets));
+
+    const std::pair<uint32_t, const char*> datapath_counters[] = {
+        {FW_CTR_EVENTS_SENT, "flowwall_events_sent_total"},
+        {FW_CTR_EVENTS_LOST, "flowwall_events_lost_total"},
+        {FW_CTR_EVENTS_SUPPRESSED, "flowwall_events_suppressed_total"},
+        {FW_CTR_POLICY_FULL, "flowwall_policy_map_full_total"},
+        {FW_CTR_CT_FULL, "flowwall_conntrack_full_total"}};
+    const char* helps[] = {"Events the datapath wrote to the ring buffer",
+                           "Events lost because the ring buffer was full",
+                           "Events folded into an earlier one by in-kernel de-duplication",
+                           "Learned flows not stored because the policy map was full",
+                           "Connections not tracked because the conntrack insert failed"};
+    for (size_t i = 0; i < std::size(datapath_counters); ++i) {
+        out.family(datapath_counters[i].second, "counter", helps[i]);
+        out.sample(datapath_counters[i].second, {},
+                   static_cast<double>(in.counters[datapath_counters[i].first].packets));
+    }
+
+    out.family("flowwall_map_entries", "gauge", "Entries in each BPF map the daemon fills");
+    for (const auto& map : in.maps)
+        out.sample("flowwall_map_entries", {{"map", map.name}}, static_cast<double>(map.entries));
+    out.family("flowwall_map_capacity", "gauge", "Capacity (max_entries) of each BPF map");
+    for (const auto& map : in.maps)
+        out.sample("flowwall_map_capacity", {{"map", map.name}}, static_cast<double>(map.capacity));
+    out.family("flowwall_map_fill_ratio", "gauge", "Entries over capacity of each BPF map");
+    for (const auto& map : in.maps)
+        out.sample("flowwall_map_fill_ratio", {{"map", map.name}},
+                   map.capacity ? static_cast<double>(map.entries) / map.capacity : 0.0);
+
+    out.family("flowwall_source_synced", "gauge",
+               "1 when the workload source's last full listing succeeded and it follows changes");
+    for (const auto& source : in.sources)
+        out.sample("flowwall_source_synced", {{"source", source.name}}, source.synced ? 1 : 0);
+    out.family("flowwall_source_up", "gauge", "0 while the workload source cannot be reached");
+    for (const auto& source : in.sources)
+        out.sample("flowwall_source_up", {{"source", source.name}}, source.available ? 1 : 0);
+    out.family("flowwall_source_errors_total", "counter", "Failures of each workload source");
+    for (const auto& source : in.sources)
+        out.sample("flowwall_source_errors_total", {{"source", source.name}},
+                   static_cast<double>(source.errors));
+
+    out.family("flowwall_identities", "gauge", "Identities seen on this node, by mode");
+    std::map<std::string, uint64_t> by_mode{{"learn", 0}, {"alert", 0}, {"block", 0}, {"off", 0}};
+    for (const auto& identity : in.identities)
+        by_mode[identity.mode]++;
+    for (const auto& [mode, count] : by_mode)
+        out.sample("flowwall_identities", {{"mode", mode}}, static_cast<double>(count));
+    out.family("flowwall_identity_learning_remaining_seconds", "gauge",
+               "Learning time left for each identity that is learning");
+    for (const auto& identity : in.identities)
+        if (identity.learning_remaining_seconds)
+            out.sample("flowwall_identity_learning_remaining_seconds",
+                       {{"identity", identity.name}}, *identity.learning_remaining_seconds);
+    out.family("flowwall_identity_flows", "gauge", "Flows of the model touching each identity");
+    for (const auto& identity : in.identities)
+        out.sample("flowwall_identity_flows", {{"identity", identity.name}},
+                   static_cast<double>(identity.flows));
+
+    out.family("flowwall_model_flows", "gauge", "Flows in the learned model");
+    out.sample("flowwall_model_flows", {}, static_cast<double>(in.model_flows));
+    out.family("flowwall_workloads", "gauge", "Workloads on this node");
+    out.sample("flowwall_workloads", {}, static_cast<double>(in.workloads));
+    out.family("flowwall_interfaces_guarded", "gauge",
+               "Workload interfaces with both programs attached");
+    out.sample("flowwall_interfaces_guarded", {}, static_cast<double>(in.interfaces_guarded));
+    out.family("flowwall_interfaces_failed", "gauge",
+               "Workload interfaces whose programs could not be attached (retried)");
+    out.sample("flowwall_interfaces_failed", {}, static_cast<double>(in.interfaces_failed));
+    out.family("flowwall_events_received_total", "counter",
+               "Events the daemon read from the ring buffer");
+    out.sample("flowwall_events_received_total", {}, static_cast<double>(in.events_received));
+    out.family("flowwall_audit_records_total", "counter", "Audit records, by action");
+    for (const char* action : {"alert", "block"}) {
+        auto found = in.audit_records.find(action);
+        out.sample("flowwall_audit_records_total", {{"action", action}},
+                   found == in.audit_records.end() ? 0.0 : static_cast<double>(found->second));
+    }
+    out.family("flowwall_uptime_seconds", "gauge", "Seconds since flowwalld started");
+    out.sample("flowwall_uptime_seconds", {}, in.uptime_seconds);
+    return out.text();
+}
+
+} // namespace flowwall::web

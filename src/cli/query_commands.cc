@@ -109,6 +109,18 @@ void add_query_commands(CLI::App& app, CliContext& context) {
                render_model},
               "model show");
 
+    CLI::App* radar = app.add_subcommand(
+        "radar", "the flow graph: identities and flows, learned, alerted or blocked");
+    auto format = std::make_shared<std::string>("json");
+    radar->add_option("--format", *format, "json, or dot for Graphviz (dot -Tpng)")
+        ->check(CLI::IsMember({"json", "dot"}))
+        ->capture_default_str();
+    radar->callback([&context, format] {
+        context.action = [&context, format] {
+            return print_document(context, "radar", "/v1/graph", *format == "json", render_dot);
+        };
+    });
+
     CLI::App* events = app.add_subcommand("events", "audit records: alerts and blocks");
     auto follow = std::make_shared<bool>(false);
     auto as_json = std::make_shared<bool>(false);

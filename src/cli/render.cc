@@ -220,6 +220,59 @@ std::string render_modes(const json& modes, const std::string& only) {
     return out.str() + table(rows);
 }
 
+namespace {
+
+std::string dot_quoted(const std::string& text) {
+    std::string quoted = "\"";
+    for (char c : text) {
+        if (c == '\n') {
+            quoted += "\\n"; // Graphviz's line break inside a label
+            continue;
+        }
+        if (c == '"' || c == '\\')
+            quoted += '\\';
+        quoted += c;
+    }
+    return quoted + "\"";
+}
+
+} // namespace
+
+std::string render_dot(const json& graph) {
+    std::ostringstream out;
+    out << "digraph flowwall {\n  rankdir=LR;\n"
+        << "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#e8f0fe\", "
+           "fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n";
+    for (const auto& node : graph.at("nodes")) {
+        std::string name = node.at("id").get<std::string>();
+        std::string kind = node.at("kind").get<std::string>();
+        std::string label = name;
+        if (node.at("mode").is_string()) {
+            label += "\n" + node.at("mode").get<std::string>();
+            if (node.at("learning_remaining_s").is_number())
+                label += " " + render_uptime(node.at("learning_remaining_s").get<long long>());
+        }
+        out << "  " << dot_quoted(name) << " [label=" << dot_quoted(label);
+        if (kind == "world")
+            out << ", shape=ellipse, fillcolor=\"#eeeeee\"";
+        else if (kind == "host")
+            out << ", shape=house, fillcolor=\"#fff3cd\"";
+        out << "];\n";
+    }
+    for (const auto& edge : graph.at("edges")) {
+        std::string state = edge.at("state").get<std::string>();
+        const char* style = state == "blocked"   ? "color=\"#c62828\", style=dashed, penwidth=2"
+                            : state == "alerted" ? "color=\"#ef6c00\", penwidth=2"
+                                                 : "color=\"#2e7d32\"";
+        out << "  " << dot_quoted(edge.at("source").get<std::string>()) << " -> "
+            << dot_quoted(edge.at("target").get<std::string>())
+            << " [label=" << dot_quoted(edge.at("label").get<std::string>() + " " + state) << ", "
+            << style << "];\n";
+    }
+    out << "}\n";
+    return out.str();
+}
+
 std::string render_mode_change(const json& answer) {
     std::ostringstream out;
     out << text(answer.at("message")) << '\n';

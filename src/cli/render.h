@@ -17,6 +17,10 @@ std::string render_model(const nlohmann::json& model);
 std::string render_audit_record(const nlohmann::json& record);
 // GET /v1/mode; `only` restricts the table to one identity (empty: all).
 std::string render_modes(const nlohmann::json& modes, const std::string& only);
+// GET /v1/graph as Graphviz: learned edges green, alerted orange, blocked red and dashed;
+// world and host drawn apart from workloads. Render with `dot -Tpng`.
+std::string render_dot(const nlohmann::json& graph);
+
 // The answer of POST /v1/mode and /v1/learn.
 std::string render_mode_change(const nlohmann::json& answer);
 

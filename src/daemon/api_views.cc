@@ -4,6 +4,7 @@
 #include "src/config/daemon_config.h"
 
 #include <ctime>
+#include <tuple>
 
 namespace flowwall::daemon {
 
@@ -121,6 +122,63 @@ json identities_view(const NodeSnapshot& snapshot,
         identities.push_back(entry);
     }
     return identities;
+}
+
+json graph_view(const NodeSnapshot& snapshot,
+                const std::map<std::string, IdentityPolicyView>& policy, const json& model,
+                const json& records) {
+    std::map<std::string, json> nodes;
+    auto node = [&](const std::string& name) -> json& {
+        auto [it, inserted] = nodes.try_emplace(name);
+        if (inserted) {
+            std::string kind = name == "world" ? "world" : name == "host" ? "host" : "workload";
+            auto count = snapshot.workloads_per_identity.find(name);
+            it->second = {
+                {"id", name},
+                {"kind", kind},
+                {"workloads", count == snapshot.workloads_per_identity.end() ? 0 : count->second},
+                {"mode", nullptr},
+                {"learning_remaining_s", nullptr}};
+            if (auto view = policy.find(name); view != policy.end()) {
+                it->second["mode"] = view->second.mode;
+                if (view->second.learning_remaining)
+                    it->second["learning_remaining_s"] =
+                        std::chrono::duration_cast<std::chrono::seconds>(
+                            *view->second.learning_remaining)
+                            .count();
+            }
+        }
+        return it->second;
+    };
+    for (const auto& [name, count] : snapshot.workloads_per_identity)
+        node(name);
+    // One edge per (src, dst, port/protocol, what happens); repeats add up.
+    std::map<std::tuple<std::string, std::string, std::string, std::string>, json> edges;
+    auto edge = [&](const std::string& src, const std::string& dst, const json& port,
+                    const std::string& protocol, const std::string& state, uint64_t count) {
+        node(src);
+        node(dst);
+        std::string label =
+            port.get<int>() == 0 ? protocol : std::to_string(port.get<int>()) + "/" + protocol;
+        auto [it, inserted] = edges.try_emplace({src, dst, label, state});
+        if (inserted)
+            it->second = {
+                {"source", src}, {"target", dst}, {"label", label}, {"state", state}, {"count", 0}};
+        it->second["count"] = it->second["count"].get<uint64_t>() + count;
+    };
+    for (const auto& flow : model.at("flows"))
+        edge(flow.at("src"), flow.at("dst"), flow.at("port"), flow.at("protocol"), "learned",
+             flow.at("count").get<uint64_t>());
+    for (const auto& record : records)
+        edge(record.at("src"), record.at("dst"), record.at("port"), record.at("protocol"),
+             record.at("action") == "block" ? "blocked" : "alerted",
+             1 + record.value("suppressed", uint64_t{0}));
+    json result{{"nodes", json::array()}, {"edges", json::array()}};
+    for (auto& [name, value] : nodes)
+        result["nodes"].push_back(value);
+    for (auto& [key, value] : edges)
+        result["edges"].push_back(value);
+    return result;
 }
 
 } // namespace flowwall::daemon

@@ -40,6 +40,15 @@ nlohmann::json endpoints_view(const NodeSnapshot& snapshot);
 nlohmann::json identities_view(const NodeSnapshot& snapshot,
                                const std::map<std::string, IdentityPolicyView>& policy);
 
+// The flow graph Radar and `flowwall radar` draw: identities as nodes (kind workload, world,
+// host; mode and learning progress), flows as edges labelled port/protocol with what happens
+// to them: "learned" (in the model), "alerted" or "blocked" (recent audit records, so
+// attempted lateral movement shows). `model` is the export document; `records` the recent
+// audit records as JSON.
+nlohmann::json graph_view(const NodeSnapshot& snapshot,
+                          const std::map<std::string, IdentityPolicyView>& policy,
+                          const nlohmann::json& model, const nlohmann::json& records);
+
 // "2026-11-22T18:32:52Z"; the epoch (never) gives null.
 nlohmann::json iso_time(std::chrono::system_clock::time_point time);
 

@@ -159,6 +159,14 @@ HttpResponse route_control_request(const HttpRequest& request, ControlTargets& t
     }
     if (post && (path == "/v1/model/allow" || path == "/v1/model/remove"))
         return flow_change(request, targets.policy, path == "/v1/model/allow");
+    if (get && path == "/v1/graph") {
+        json records = json::array();
+        for (const auto& record : targets.audit_stream.recent(1000))
+            records.push_back(audit::to_json(record));
+        return json_response(200,
+                             graph_view(*targets.agent.snapshot(), targets.policy.identity_views(),
+                                        json::parse(targets.policy.model_text()), records));
+    }
     if (get && path == "/v1/events")
         return events(request, targets.audit_stream);
     return error_response(404,

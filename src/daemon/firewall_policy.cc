@@ -153,7 +153,7 @@ void FirewallPolicy::flow_learned(const policy::FlowKey& flow, const std::string
         schedule_.new_flow(flow.dst, when);
         schedule_dirty_ = true;
         spdlog::debug("learned {} -> {} {}/{}", flow.src, flow.dst, flow.port,
-                     policy::protocol_name(flow.protocol));
+                      policy::protocol_name(flow.protocol));
     }
     model_dirty_ = true;
 }

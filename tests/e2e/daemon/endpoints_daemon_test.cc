@@ -177,6 +177,29 @@ TEST_F(EndpointsDaemonTest, SigtermLeavesEnforcementAndRestartAdoptsIt) {
     EXPECT_GT(metric(daemon, "flowwall_connections_blocked_total"), blocked_before)
         << "the blocked-connection counter counts it";
 
+    // The attempt is a blocked edge of the graph, and the graph renders with Graphviz.
+    ASSERT_TRUE(eventually([&] {
+        ExecResult radar = daemon.cli({"radar", "--format", "json"});
+        if (!radar.ok())
+            return false;
+        const json graph = json::parse(radar.out);
+        for (const auto& edge : graph.at("edges"))
+            if (edge.at("source") == "web" && edge.at("target") == "db" &&
+                edge.at("state") == "blocked")
+                return true;
+        return false;
+    }));
+    auto png = daemon.dir() / "radar.png";
+    ExecResult rendered =
+        Lab::exec("", {"sh", "-c",
+                       DaemonProcess::flowwall_path() + " --socket " + daemon.socket() +
+                           " radar --format dot | dot -Tpng -o " + png.string()});
+    EXPECT_TRUE(rendered.ok()) << rendered.err;
+    std::ifstream image(png, std::ios::binary);
+    char magic[4] = {};
+    image.read(magic, 4);
+    EXPECT_EQ(std::string(magic + 1, 3), "PNG") << "dot wrote a PNG";
+
     EXPECT_EQ(daemon.stop(SIGTERM), 0);
     EXPECT_EQ(programs_on(*web_, datapath::TcHook::egress), 1u) << "still attached after exit";
     EXPECT_EQ(pinned_ipcache_identity(daemon.pin_dir(), web_->v4.str()), web_id);

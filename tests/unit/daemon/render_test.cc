@@ -63,3 +63,31 @@ TEST(Render, StatusNamesAnUnavailableSourceAndItsReason) {
 
 } // namespace
 } // namespace flowwall::cli
+
+namespace flowwall::cli {
+namespace {
+
+TEST(Render, DotDrawsEdgesByWhatHappensAndWorldApart) {
+    nlohmann::json graph = nlohmann::json::parse(R"({
+        "nodes": [{"id": "web", "kind": "workload", "mode": "learn", "learning_remaining_s": 60,
+                   "workloads": 1},
+                  {"id": "world", "kind": "world", "mode": null, "learning_remaining_s": null,
+                   "workloads": 0},
+                  {"id": "d\"b", "kind": "workload", "mode": "block",
+                   "learning_remaining_s": null, "workloads": 1}],
+        "edges": [{"source": "web", "target": "d\"b", "label": "5432/tcp", "state": "blocked",
+                   "count": 1},
+                  {"source": "world", "target": "web", "label": "443/tcp", "state": "learned",
+                   "count": 3}]})");
+    std::string dot = render_dot(graph);
+    EXPECT_EQ(dot.rfind("digraph flowwall {", 0), 0u);
+    EXPECT_NE(dot.find("\"web\" -> \"d\\\"b\" [label=\"5432/tcp blocked\", color=\"#c62828\", "
+                       "style=dashed"),
+              std::string::npos)
+        << dot;
+    EXPECT_NE(dot.find("\"world\" [label=\"world\", shape=ellipse"), std::string::npos) << dot;
+    EXPECT_NE(dot.find("\"web\" [label=\"web\\nlearn 1m0s\"]"), std::string::npos) << dot;
+}
+
+} // namespace
+} // namespace flowwall::cli

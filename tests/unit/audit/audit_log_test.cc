@@ -13,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "tests/unit/audit/audit_test_support.h"
 #include "tests/support/temp_dir.h"
+#include "tests/unit/audit/audit_test_support.h"
 
 namespace flowwall::audit {
 namespace {

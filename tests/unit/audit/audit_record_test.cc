@@ -35,7 +35,7 @@ TEST(AuditRecordJson, HasEveryKeyWithTheRightType) {
     EXPECT_EQ(j["time"], "2026-11-22T18:00:00.130Z");
     EXPECT_EQ(j["action"], "alert");
     EXPECT_EQ(j["src"], "registry.local/team/web");
-    EXPECT_EQ(j["src_ip"], "10.0.0.8");
+    EXPECT_EQ(j["src_ip"], "198.18.0.8");
     EXPECT_EQ(j["dst_ip"], "fd00::2");
     EXPECT_EQ(j["port"], 3306);
     EXPECT_EQ(j["protocol"], "tcp");
@@ -128,8 +128,8 @@ TEST(AuditRecordJson, OptionalKeysDefault) {
               {"action", "block"},
               {"src", "web"},
               {"dst", "db"},
-              {"src_ip", "10.0.0.1"},
-              {"dst_ip", "10.0.0.2"},
+              {"src_ip", "198.18.0.1"},
+              {"dst_ip", "198.18.0.2"},
               {"port", 5432},
               {"protocol", "tcp"}};
     auto parsed = from_json(j);

@@ -49,7 +49,7 @@ inline AuditRecord numbered_record(uint64_t n) {
     record.action = n % 2 == 0 ? "block" : "alert";
     record.src = "registry.local/team/web";
     record.dst = "db";
-    record.src_ip = "10.0.0." + std::to_string(n % 250 + 1);
+    record.src_ip = "198.18.0." + std::to_string(n % 250 + 1);
     record.dst_ip = "fd00::2";
     record.port = 3306;
     record.protocol = "tcp";

@@ -38,20 +38,16 @@ void remove_filters_in(const std::string& netns_path, CleanupReport& report) {
         for (uint32_t parent : {datapath::kClsactIngressParent, datapath::kClsactEgressParent}) {
             datapath::Status removed =
                 datapath::run_in_netns(netns_path, [&]() -> datapath::Status {
-                    auto filters = datapath::list_tc_filters(info.ifindex, parent);
-                    if (!filters)
-                        return filters.error();
-                    for (const auto& filter : filters.value()) {
-                        if (filter.priority == datapath::kFlowwallTcPriority &&
-                            filter.handle == datapath::kFlowwallTcHandle) {
-                            if (auto detached = datapath::detach_flowwall_filter(
-                                    netns_path, info.ifindex, parent);
-                                !detached)
-                                return detached;
-                            ++report.filters_removed;
-                            break;
-                        }
-                    }
+                    auto present = datapath::flowwall_filter_present(info.ifindex, parent);
+                    if (!present)
+                        return present.error();
+                    if (!present.value())
+                        return {};
+                    if (auto detached =
+                            datapath::detach_flowwall_filter(netns_path, info.ifindex, parent);
+                        !detached)
+                        return detached;
+                    ++report.filters_removed;
                     return {};
                 });
             if (!removed)

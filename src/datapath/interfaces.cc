@@ -2,6 +2,7 @@
 #include "src/datapath/interfaces.h"
 
 #include "src/datapath/netns.h"
+#include "src/datapath/rtnetlink.h"
 #include "src/datapath/unique_fd.h"
 
 #include <linux/if_link.h>
@@ -21,57 +22,6 @@
 namespace flowwall::datapath {
 
 namespace {
-
-constexpr uint32_t kSequence = 1;
-
-Result<UniqueFd> open_rtnetlink() {
-    UniqueFd sock(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (!sock.valid())
-        return Error::from_errno(errno, "open rtnetlink socket");
-    timeval timeout{.tv_sec = 5, .tv_usec = 0};
-    ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    return sock;
-}
-
-Status send_request(int sock, const void* request, size_t length, const char* what) {
-    sockaddr_nl kernel{};
-    kernel.nl_family = AF_NETLINK;
-    if (::sendto(sock, request, length, 0, reinterpret_cast<const sockaddr*>(&kernel),
-                 sizeof(kernel)) < 0)
-        return Error::from_errno(errno, std::string("send ") + what);
-    return {};
-}
-
-// Reads replies until NLMSG_DONE (dumps) or the first answer (requests), passing every
-// message of type `wanted` to on_message.
-Status read_replies(int sock, uint16_t wanted, bool dump, const char* what,
-                    const std::function<void(const nlmsghdr*)>& on_message) {
-    std::array<char, 32768> buffer{};
-    for (;;) {
-        ssize_t length = ::recv(sock, buffer.data(), buffer.size(), 0);
-        if (length < 0)
-            return Error::from_errno(errno, std::string("read ") + what);
-        int remaining = static_cast<int>(length);
-        for (auto* message = reinterpret_cast<const nlmsghdr*>(buffer.data());
-             NLMSG_OK(message, remaining); message = NLMSG_NEXT(message, remaining)) {
-            if (message->nlmsg_seq != kSequence)
-                continue;
-            if (message->nlmsg_type == NLMSG_DONE)
-                return {};
-            if (message->nlmsg_type == NLMSG_ERROR) {
-                const auto* error = static_cast<const nlmsgerr*>(NLMSG_DATA(message));
-                if (error->error == 0 && !dump)
-                    return {};
-                return Error::from_errno(-error->error, what);
-            }
-            if (message->nlmsg_type == wanted) {
-                on_message(message);
-                if (!dump)
-                    return {};
-            }
-        }
-    }
-}
 
 InterfaceInfo parse_link(const nlmsghdr* message) {
     const auto* info = static_cast<const ifinfomsg*>(NLMSG_DATA(message));
@@ -116,7 +66,7 @@ InterfaceInfo parse_link(const nlmsghdr* message) {
 
 // RTM_GETLINK dump in the calling thread's namespace.
 Result<std::vector<InterfaceInfo>> dump_links() {
-    auto sock = open_rtnetlink();
+    auto sock = open_rtnetlink("RTM_GETLINK dump");
     if (!sock)
         return sock.error();
     struct {
@@ -126,16 +76,12 @@ Result<std::vector<InterfaceInfo>> dump_links() {
     request.header.nlmsg_len = NLMSG_LENGTH(sizeof(ifinfomsg));
     request.header.nlmsg_type = RTM_GETLINK;
     request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    request.header.nlmsg_seq = kSequence;
+    request.header.nlmsg_seq = kRtnetlinkSequence;
     request.info.ifi_family = AF_UNSPEC;
-    if (auto sent = send_request(sock.value().get(), &request, request.header.nlmsg_len,
-                                 "RTM_GETLINK dump");
-        !sent)
-        return sent.error();
     std::vector<InterfaceInfo> links;
-    auto read =
-        read_replies(sock.value().get(), RTM_NEWLINK, true, "RTM_GETLINK dump",
-                     [&](const nlmsghdr* message) { links.push_back(parse_link(message)); });
+    auto read = rtnetlink_exchange(
+        sock.value().get(), request.header, RTM_NEWLINK, true, "RTM_GETLINK dump",
+        [&](const nlmsghdr* message) { links.push_back(parse_link(message)); });
     if (!read)
         return read.error();
     return links;
@@ -143,7 +89,7 @@ Result<std::vector<InterfaceInfo>> dump_links() {
 
 // The id the calling thread's namespace gives the namespace open at netns_fd; -1 if none.
 Result<int> namespace_id_of(int netns_fd) {
-    auto sock = open_rtnetlink();
+    auto sock = open_rtnetlink("RTM_GETNSID");
     if (!sock)
         return sock.error();
     struct {
@@ -154,7 +100,7 @@ Result<int> namespace_id_of(int netns_fd) {
     request.header.nlmsg_len = NLMSG_LENGTH(sizeof(rtgenmsg));
     request.header.nlmsg_type = RTM_GETNSID;
     request.header.nlmsg_flags = NLM_F_REQUEST;
-    request.header.nlmsg_seq = kSequence;
+    request.header.nlmsg_seq = kRtnetlinkSequence;
     request.family.rtgen_family = AF_UNSPEC;
     auto* attribute = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(&request) +
                                                 NLMSG_ALIGN(request.header.nlmsg_len));
@@ -163,13 +109,10 @@ Result<int> namespace_id_of(int netns_fd) {
     uint32_t fd = static_cast<uint32_t>(netns_fd);
     std::memcpy(RTA_DATA(attribute), &fd, sizeof(fd));
     request.header.nlmsg_len = NLMSG_ALIGN(request.header.nlmsg_len) + attribute->rta_len;
-    if (auto sent =
-            send_request(sock.value().get(), &request, request.header.nlmsg_len, "RTM_GETNSID");
-        !sent)
-        return sent.error();
     int id = -1;
-    auto read = read_replies(
-        sock.value().get(), RTM_NEWNSID, false, "RTM_GETNSID", [&](const nlmsghdr* message) {
+    auto read = rtnetlink_exchange(
+        sock.value().get(), request.header, RTM_NEWNSID, false, "RTM_GETNSID",
+        [&](const nlmsghdr* message) {
             const auto* generic = static_cast<const rtgenmsg*>(NLMSG_DATA(message));
             int length =
                 static_cast<int>(message->nlmsg_len) - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*generic)));

@@ -3,7 +3,7 @@
 
 #include "src/datapath/libbpf_log.h"
 
-#include "src/datapath/unique_fd.h"
+#include "src/datapath/rtnetlink.h"
 
 #include <linux/netlink.h>
 #include <linux/pkt_sched.h>
@@ -23,34 +23,11 @@ namespace flowwall::datapath {
 
 namespace {
 
-constexpr uint32_t kDumpSequence = 1;
-
 // The clsact qdiscs this process created, by (netns path, ifindex). A qdisc serves both sides
 // of an interface and the attachment that created it need not be the last to leave, so
 // ownership belongs to the interface, not to one attachment.
 std::mutex created_qdiscs_mutex;
 std::set<std::pair<std::string, int>> created_qdiscs;
-
-Status send_dump_request(int sock, int ifindex, uint32_t parent) {
-    struct {
-        nlmsghdr header;
-        tcmsg tc;
-    } request{};
-    request.header.nlmsg_len = NLMSG_LENGTH(sizeof(tcmsg));
-    request.header.nlmsg_type = RTM_GETTFILTER;
-    request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    request.header.nlmsg_seq = kDumpSequence;
-    request.tc.tcm_family = AF_UNSPEC;
-    request.tc.tcm_ifindex = ifindex;
-    request.tc.tcm_parent = parent;
-
-    sockaddr_nl kernel{};
-    kernel.nl_family = AF_NETLINK;
-    if (::sendto(sock, &request, request.header.nlmsg_len, 0,
-                 reinterpret_cast<const sockaddr*>(&kernel), sizeof(kernel)) < 0)
-        return Error::from_errno(errno, "send RTM_GETTFILTER dump request");
-    return {};
-}
 
 TcFilterEntry parse_filter(const nlmsghdr* message) {
     const auto* tc = static_cast<const tcmsg*>(NLMSG_DATA(message));
@@ -90,16 +67,6 @@ bpf_tc_opts flowwall_filter(int prog_fd) {
     return opts;
 }
 
-Result<bool> flowwall_filter_present(int ifindex, uint32_t parent) {
-    Result<std::vector<TcFilterEntry>> filters = list_tc_filters(ifindex, parent);
-    if (!filters)
-        return filters.error();
-    for (const TcFilterEntry& entry : filters.value())
-        if (entry.priority == kFlowwallTcPriority && entry.kind == "bpf")
-            return true;
-    return false;
-}
-
 // Call after flowwall's filter is gone.
 Status remove_qdisc_if_ours_and_unused(const std::string& netns_path, int ifindex) {
     std::lock_guard lock(created_qdiscs_mutex);
@@ -127,39 +94,37 @@ Status remove_qdisc_if_ours_and_unused(const std::string& netns_path, int ifinde
 
 Result<std::vector<TcFilterEntry>> list_tc_filters(int ifindex, uint32_t parent) {
     const std::string what = "list TC filters of ifindex " + std::to_string(ifindex);
-    UniqueFd sock(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (!sock.valid())
-        return Error::from_errno(errno, what + ": open rtnetlink socket");
-    Status sent = send_dump_request(sock.get(), ifindex, parent);
-    if (!sent)
-        return Error::from_errno(sent.error().errnum, what + ": " + sent.error().message);
-
+    auto sock = open_rtnetlink(what);
+    if (!sock)
+        return sock.error();
+    struct {
+        nlmsghdr header;
+        tcmsg tc;
+    } request{};
+    request.header.nlmsg_len = NLMSG_LENGTH(sizeof(tcmsg));
+    request.header.nlmsg_type = RTM_GETTFILTER;
+    request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    request.header.nlmsg_seq = kRtnetlinkSequence;
+    request.tc.tcm_family = AF_UNSPEC;
+    request.tc.tcm_ifindex = ifindex;
+    request.tc.tcm_parent = parent;
     std::vector<TcFilterEntry> filters;
-    alignas(nlmsghdr) std::array<char, 32768> buffer;
-    for (;;) {
-        ssize_t received = ::recv(sock.get(), buffer.data(), buffer.size(), 0);
-        if (received < 0) {
-            if (errno == EINTR)
-                continue;
-            return Error::from_errno(errno, what + ": receive rtnetlink reply");
-        }
-        int remaining = static_cast<int>(received);
-        for (const auto* message = reinterpret_cast<const nlmsghdr*>(buffer.data());
-             NLMSG_OK(message, remaining); message = NLMSG_NEXT(message, remaining)) {
-            if (message->nlmsg_seq != kDumpSequence)
-                continue;
-            if (message->nlmsg_type == NLMSG_DONE)
-                return filters;
-            if (message->nlmsg_type == NLMSG_ERROR) {
-                const auto* error = static_cast<const nlmsgerr*>(NLMSG_DATA(message));
-                if (error->error == 0)
-                    continue; // an acknowledgement, not a failure
-                return Error::from_errno(error->error, what);
-            }
-            if (message->nlmsg_type == RTM_NEWTFILTER)
-                filters.push_back(parse_filter(message));
-        }
-    }
+    Status listed = rtnetlink_exchange(
+        sock.value().get(), request.header, RTM_NEWTFILTER, true, what,
+        [&](const nlmsghdr* message) { filters.push_back(parse_filter(message)); });
+    if (!listed)
+        return listed.error();
+    return filters;
+}
+
+Result<bool> flowwall_filter_present(int ifindex, uint32_t parent) {
+    Result<std::vector<TcFilterEntry>> filters = list_tc_filters(ifindex, parent);
+    if (!filters)
+        return filters.error();
+    for (const TcFilterEntry& entry : filters.value())
+        if (entry.priority == kFlowwallTcPriority && entry.kind == "bpf")
+            return true;
+    return false;
 }
 
 Status attach_flowwall_filter(const std::string& netns_path, int ifindex, uint32_t parent,

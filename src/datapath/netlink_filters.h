@@ -40,6 +40,9 @@ struct TcFilterEntry {
 // an empty list.
 Result<std::vector<TcFilterEntry>> list_tc_filters(int ifindex, uint32_t parent);
 
+// Whether flowwall's filter (its priority, kind bpf) is on parent of ifindex.
+Result<bool> flowwall_filter_present(int ifindex, uint32_t parent);
+
 // Creates the clsact qdisc of ifindex if absent, then puts prog_fd in flowwall's filter on
 // parent, taking over a flowwall filter left there by a previous daemon. netns_path only keys
 // which qdiscs this process created.

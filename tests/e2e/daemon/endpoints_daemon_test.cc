@@ -3,6 +3,7 @@
 // their identities, their addresses go into the ipcache, their interfaces get the programs
 // (inside the workload namespace: the lab's veth peers live in the hub namespace, not the
 // daemon's); file edits, bad files, restarts, SIGTERM and --cleanup behave as documented.
+#include "src/datapath/netlink_filters.h"
 #include "src/datapath/tc_attachment.h"
 #include "tests/e2e/daemon/daemon_process.h"
 #include "tests/e2e/daemon/pinned_maps.h"
@@ -246,6 +247,32 @@ TEST_F(EndpointsDaemonTest, AnUnreachableDockerIsReportedWhileTheFileIsServed) {
         return pinned_ipcache_identity(daemon.pin_dir(), web_->v4.str()) ==
                identity_id(daemon, "web");
     }));
+    std::filesystem::remove(file_);
+}
+
+TEST_F(EndpointsDaemonTest, CleanupRemovesClsactFilters) {
+    file_ = std::filesystem::temp_directory_path() / ("fw-endpoints-" + lab_->prefix() + ".json");
+    write_endpoints(file_, json::array({endpoint_entry("web-1", "web", *web_)}));
+    DaemonProcess daemon(
+        {"--docker", "false", "--endpoints-file", file_.string(), "--attach-mode", "clsact"});
+    daemon.start();
+    auto filter_on_web = [&] {
+        bool present = false;
+        Lab::run_in_netns(web_->netns_path, [&] {
+            auto found =
+                datapath::flowwall_filter_present(web_->ifindex, datapath::kClsactEgressParent);
+            present = found && found.value();
+        });
+        return present;
+    };
+    ASSERT_TRUE(eventually(filter_on_web)) << daemon.log();
+    EXPECT_EQ(daemon.stop(SIGTERM), 0);
+    EXPECT_TRUE(filter_on_web()) << "the filter outlives the daemon";
+    ExecResult cleaned = daemon.cleanup();
+    EXPECT_TRUE(cleaned.ok()) << cleaned.err;
+    EXPECT_NE(cleaned.err.find("2 tc filters removed"), std::string::npos) // ingress + egress
+        << cleaned.err;
+    EXPECT_FALSE(filter_on_web());
     std::filesystem::remove(file_);
 }
 

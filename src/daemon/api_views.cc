@@ -21,6 +21,23 @@ json iso_time(std::chrono::system_clock::time_point time) {
     return text;
 }
 
+json whole_seconds(const std::optional<std::chrono::milliseconds>& duration) {
+    if (!duration)
+        return nullptr;
+    return std::chrono::duration_cast<std::chrono::seconds>(*duration).count();
+}
+
+json learning_view(const std::map<std::string, IdentityPolicyView>& policy) {
+    json learning = json::array();
+    for (const auto& [name, view] : policy)
+        learning.push_back({{"name", name},
+                            {"mode", view.mode},
+                            {"learning_remaining_s", whole_seconds(view.learning_remaining)},
+                            {"since_last_new_flow_s", whole_seconds(view.since_last_new_flow)},
+                            {"flows", view.flows}});
+    return learning;
+}
+
 json status_view(const DaemonInfo& info, const NodeSnapshot& snapshot) {
     auto now = std::chrono::system_clock::now();
     json sources = json::array();
@@ -94,11 +111,6 @@ json endpoints_view(const NodeSnapshot& snapshot) {
 
 json identities_view(const NodeSnapshot& snapshot,
                      const std::map<std::string, IdentityPolicyView>& policy) {
-    auto seconds = [](const std::optional<std::chrono::milliseconds>& duration) -> json {
-        if (!duration)
-            return nullptr;
-        return std::chrono::duration_cast<std::chrono::seconds>(*duration).count();
-    };
     json identities = json::array();
     for (const auto& [name, id] : snapshot.identities) {
         auto count = snapshot.workloads_per_identity.find(name);
@@ -114,8 +126,8 @@ json identities_view(const NodeSnapshot& snapshot,
             {"flows", 0}};
         if (auto view = policy.find(name); view != policy.end()) {
             entry["mode"] = view->second.mode;
-            entry["learning_remaining_s"] = seconds(view->second.learning_remaining);
-            entry["since_last_new_flow_s"] = seconds(view->second.since_last_new_flow);
+            entry["learning_remaining_s"] = whole_seconds(view->second.learning_remaining);
+            entry["since_last_new_flow_s"] = whole_seconds(view->second.since_last_new_flow);
             entry["quiet_holding"] = view->second.quiet_holding;
             entry["flows"] = view->second.flows;
         }
@@ -125,8 +137,9 @@ json identities_view(const NodeSnapshot& snapshot,
 }
 
 json graph_view(const NodeSnapshot& snapshot,
-                const std::map<std::string, IdentityPolicyView>& policy, const json& model,
-                const json& records) {
+                const std::map<std::string, IdentityPolicyView>& policy,
+                const std::vector<policy::FlowRecord>& flows,
+                const std::vector<audit::AuditRecord>& records) {
     std::map<std::string, json> nodes;
     auto node = [&](const std::string& name) -> json& {
         auto [it, inserted] = nodes.try_emplace(name);
@@ -141,11 +154,7 @@ json graph_view(const NodeSnapshot& snapshot,
                 {"learning_remaining_s", nullptr}};
             if (auto view = policy.find(name); view != policy.end()) {
                 it->second["mode"] = view->second.mode;
-                if (view->second.learning_remaining)
-                    it->second["learning_remaining_s"] =
-                        std::chrono::duration_cast<std::chrono::seconds>(
-                            *view->second.learning_remaining)
-                            .count();
+                it->second["learning_remaining_s"] = whole_seconds(view->second.learning_remaining);
             }
         }
         return it->second;
@@ -166,13 +175,12 @@ json graph_view(const NodeSnapshot& snapshot,
                 {"source", src}, {"target", dst}, {"label", label}, {"state", state}, {"count", 0}};
         it->second["count"] = it->second["count"].get<uint64_t>() + count;
     };
-    for (const auto& flow : model.at("flows"))
-        edge(flow.at("src"), flow.at("dst"), flow.at("port"), flow.at("protocol"), "learned",
-             flow.at("count").get<uint64_t>());
+    for (const auto& flow : flows)
+        edge(flow.key.src, flow.key.dst, flow.key.port, policy::protocol_name(flow.key.protocol),
+             "learned", flow.count);
     for (const auto& record : records)
-        edge(record.at("src"), record.at("dst"), record.at("port"), record.at("protocol"),
-             record.at("action") == "block" ? "blocked" : "alerted",
-             1 + record.value("suppressed", uint64_t{0}));
+        edge(record.src, record.dst, record.port, record.protocol,
+             record.action == "block" ? "blocked" : "alerted", 1 + record.suppressed);
     json result{{"nodes", json::array()}, {"edges", json::array()}};
     for (auto& [name, value] : nodes)
         result["nodes"].push_back(value);

@@ -43,20 +43,29 @@ std::string string_field(const json& body, const char* key) {
     return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// {"src", "dst", "port", "protocol"}: the flow fields of the export format.
+datapath::Result<policy::FlowKey> flow_from(const json& body) {
+    auto port = body.find("port");
+    if (port == body.end() || !port->is_number_unsigned() || port->get<uint64_t>() > 65535)
+        return datapath::Error{EINVAL, "\"port\" must be a number 0-65535 (0 for ICMP)"};
+    auto protocol = policy::parse_protocol(string_field(body, "protocol"));
+    if (!protocol)
+        return protocol.error();
+    policy::FlowKey flow{string_field(body, "src"), string_field(body, "dst"),
+                         static_cast<uint16_t>(port->get<uint64_t>()), protocol.value()};
+    if (policy::protocol_has_ports(flow.protocol) && flow.port == 0)
+        return datapath::Error{EINVAL, "\"port\" must be 1-65535 for tcp and udp"};
+    if (auto valid = policy::validate_flow_key(flow); !valid)
+        return valid.error();
+    return flow;
+}
+
 HttpResponse flow_change(const HttpRequest& request, FirewallPolicy& policy, bool allow) {
     HttpResponse error;
     auto body = body_object(request, error);
     if (!body)
         return error;
-    auto port = body->find("port");
-    if (port == body->end() || !port->is_number_unsigned())
-        return error_response(400, "\"port\" must be a number 0-65535 (0 for ICMP)");
-    auto flow = policy::parse_flow(string_field(*body, "src"), string_field(*body, "dst"),
-                                   std::to_string(port->get<uint64_t>()) + "/" +
-                                       string_field(*body, "protocol"));
-    if (string_field(*body, "protocol") == "icmp" || string_field(*body, "protocol") == "icmpv6")
-        flow = policy::parse_flow(string_field(*body, "src"), string_field(*body, "dst"),
-                                  string_field(*body, "protocol"));
+    auto flow = flow_from(*body);
     if (!flow)
         return error_response(400, flow.error().message);
     return from_result(allow ? policy.allow(flow.value()) : policy.remove(flow.value()));
@@ -97,21 +106,9 @@ HttpResponse route_control_request(const HttpRequest& request, ControlTargets& t
                            {"error", targets.policy.last_error().empty()
                                          ? json(nullptr)
                                          : json(targets.policy.last_error())}};
-        // Per identity: learning progress, flows learned and quiet time, as the issue asks of
-        // status (identities has the same and more).
-        json learning = json::array();
-        for (const auto& [name, view] : targets.policy.identity_views()) {
-            auto seconds = [](const std::optional<std::chrono::milliseconds>& d) -> json {
-                return d ? json(std::chrono::duration_cast<std::chrono::seconds>(*d).count())
-                         : json(nullptr);
-            };
-            learning.push_back({{"name", name},
-                                {"mode", view.mode},
-                                {"learning_remaining_s", seconds(view.learning_remaining)},
-                                {"since_last_new_flow_s", seconds(view.since_last_new_flow)},
-                                {"flows", view.flows}});
-        }
-        status["learning"] = learning;
+        // Per identity: learning progress, flows learned and quiet time (identities has the
+        // same and more).
+        status["learning"] = learning_view(targets.policy.identity_views());
         if (targets.events)
             status["events"] = {{"received", targets.events->events()},
                                 {"audit_records", targets.events->audit_records()}};
@@ -160,12 +157,9 @@ HttpResponse route_control_request(const HttpRequest& request, ControlTargets& t
     if (post && (path == "/v1/model/allow" || path == "/v1/model/remove"))
         return flow_change(request, targets.policy, path == "/v1/model/allow");
     if (get && path == "/v1/graph") {
-        json records = json::array();
-        for (const auto& record : targets.audit_stream.recent(1000))
-            records.push_back(audit::to_json(record));
         return json_response(200,
                              graph_view(*targets.agent.snapshot(), targets.policy.identity_views(),
-                                        json::parse(targets.policy.model_text()), records));
+                                        targets.policy.flows(), targets.audit_stream.recent(1000)));
     }
     if (get && path == "/v1/events")
         return events(request, targets.audit_stream);

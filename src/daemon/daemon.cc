@@ -15,6 +15,7 @@
 #include "src/datapath/firewall_object.h"
 #include "src/datapath/kernel_features.h"
 #include "src/datapath/libbpf_log.h"
+#include "src/datapath/object_loading.h"
 #include "src/identity/docker/docker_source.h"
 #include "src/identity/identity_registry.h"
 #include "src/identity/static/endpoints_file_source.h"
@@ -35,14 +36,6 @@ namespace flowwall::daemon {
 namespace {
 
 using datapath::DatapathError;
-
-uint32_t program_id(int prog_fd) {
-    bpf_prog_info info{};
-    uint32_t length = sizeof(info);
-    if (::bpf_obj_get_info_by_fd(prog_fd, &info, &length) != 0)
-        return 0;
-    return info.id;
-}
 
 std::string host_name() {
     char name[256] = {};
@@ -146,7 +139,8 @@ int run_daemon(const config::DaemonConfig& config) {
                (config.attach_mode == datapath::TcAttachMode::automatic && features.tcx);
     info.attach_mode = tcx ? "tcx" : "clsact";
     info.default_mode = config.default_mode;
-    info.programs = {{"from_workload", program_id(from_fd)}, {"to_workload", program_id(to_fd)}};
+    info.programs = {{"from_workload", datapath::program_id(from_fd)},
+                     {"to_workload", datapath::program_id(to_fd)}};
 
     ControlTargets targets{info, agent, *policy, audit_stream, pump.get()};
     auto server =
@@ -168,12 +162,13 @@ int run_daemon(const config::DaemonConfig& config) {
     std::jthread agent_thread([&](std::stop_token stop) { agent.run(stop); });
     std::jthread pump_thread([&](std::stop_token stop) { pump->run(stop); });
     std::jthread policy_thread([&](std::stop_token stop) {
+        // Nothing notifies `tick`: it only wakes for a stop request or after a second.
+        std::mutex mutex;
+        std::condition_variable_any tick;
+        std::unique_lock lock(mutex);
         while (!stop.stop_requested()) {
             policy->tick();
-            std::mutex mutex;
-            std::condition_variable_any wake;
-            std::unique_lock lock(mutex);
-            wake.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+            tick.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
         }
     });
     std::vector<std::jthread> source_threads;

@@ -2,6 +2,7 @@
 #include "src/daemon/firewall_policy.h"
 
 #include "src/common/atomic_file.h"
+#include "src/daemon/api_views.h"
 #include "src/datapath/map_keys.h"
 
 #include <spdlog/spdlog.h>
@@ -99,7 +100,7 @@ FirewallPolicy::FirewallPolicy(const config::DaemonConfig& config,
                                learning::LearningSchedule schedule)
     : schedule_path_(config.state_dir / kScheduleFile), registry_(registry), maps_(std::move(maps)),
       node_(std::move(node)), store_(std::move(store)), model_(std::move(model)),
-      schedule_(std::move(schedule)) {}
+      schedule_(std::move(schedule)), saved_changes_(model_.changes()) {}
 
 Status FirewallPolicy::write_flow(const policy::FlowKey& flow, uint32_t flags) {
     auto src = registry_.id_for(flow.src);
@@ -155,7 +156,6 @@ void FirewallPolicy::flow_learned(const policy::FlowKey& flow, const std::string
         spdlog::debug("learned {} -> {} {}/{}", flow.src, flow.dst, flow.port,
                       policy::protocol_name(flow.protocol));
     }
-    model_dirty_ = true;
 }
 
 void FirewallPolicy::tick() {
@@ -190,7 +190,7 @@ void FirewallPolicy::adopt_kernel_flows(Clock::time_point now) {
         model_.record(flow, now, node_, "");
         schedule_.new_flow(flow.src, now);
         schedule_.new_flow(flow.dst, now);
-        model_dirty_ = schedule_dirty_ = true;
+        schedule_dirty_ = true;
         spdlog::info("adopted {} -> {} {}/{} from the datapath (its event was lost)", flow.src,
                      flow.dst, flow.port, policy::protocol_name(flow.protocol));
     }
@@ -202,12 +202,12 @@ Status FirewallPolicy::save_schedule_locked() {
 }
 
 void FirewallPolicy::save_locked() {
-    if (model_dirty_) {
+    if (model_.changes() != saved_changes_) {
         if (auto saved = store_.save(model_); !saved) {
             last_error_ = saved.error().to_string();
             spdlog::error("cannot save the model: {}", last_error_);
         } else {
-            model_dirty_ = false;
+            saved_changes_ = model_.changes();
         }
     }
     if (schedule_dirty_) {
@@ -225,43 +225,14 @@ void FirewallPolicy::save() {
     save_locked();
 }
 
-json FirewallPolicy::change_answer(const std::string& message,
-                                   const std::vector<std::string>& names) {
-    json changed = json::array();
-    auto now = Clock::now();
-    for (const auto& name : names) {
-        json entry{{"name", name}, {"mode", config::mode_name(schedule_.mode_of(name))}};
-        if (auto left = schedule_.learning_remaining(name, now))
-            entry["learning_remaining_s"] =
-                std::chrono::duration_cast<std::chrono::seconds>(*left).count();
-        changed.push_back(entry);
-    }
-    return {{"message", message},
-            {"changed", changed},
-            {"after_learning", config::mode_name(schedule_.after_learning())}};
-}
-
 Result<json> FirewallPolicy::set_mode(const std::string& mode_text, const std::string& identity) {
     auto mode = config::parse_mode(mode_text);
     if (!mode)
         return mode.error();
     std::lock_guard lock(mutex_);
     auto now = Clock::now();
-    std::vector<std::string> names;
-    if (identity.empty()) {
-        if (auto set = schedule_.set_mode_all(mode.value(), now); !set)
-            return set.error();
-        for (const auto& state : schedule_.states(now))
-            names.push_back(state.name);
-    } else {
-        if (auto set = schedule_.set_mode(identity, mode.value(), now); !set)
-            return set.error();
-        names.push_back(identity);
-    }
-    for (const auto& name : names)
-        write_mode(name);
-    schedule_dirty_ = true;
-    save_locked();
+    Status changed = identity.empty() ? schedule_.set_mode_all(mode.value(), now)
+                                      : schedule_.set_mode(identity, mode.value(), now);
     std::string scope = identity.empty() ? "every identity" : identity;
     std::string message =
         mode.value() == FW_MODE_LEARN
@@ -269,33 +240,46 @@ Result<json> FirewallPolicy::set_mode(const std::string& mode_text, const std::s
             : scope + " set to " + mode_text +
                   (identity.empty() ? "; identities seen later move to it after their learning"
                                     : "");
-    spdlog::info("mode: {}", message);
-    return change_answer(message, names);
+    return apply_schedule_change(identity, changed, message);
 }
 
 Result<json> FirewallPolicy::relearn(const std::string& identity,
                                      std::optional<std::chrono::milliseconds> duration) {
     std::lock_guard lock(mutex_);
     auto now = Clock::now();
+    Status changed = identity.empty() ? schedule_.relearn_all(duration, now)
+                                      : schedule_.relearn(identity, duration, now);
+    return apply_schedule_change(identity, changed,
+                                 "learning restarted for " +
+                                     (identity.empty() ? "every identity" : identity));
+}
+
+Result<json> FirewallPolicy::apply_schedule_change(const std::string& identity, Status changed,
+                                                   const std::string& message) {
+    if (!changed)
+        return changed.error();
+    auto now = Clock::now();
     std::vector<std::string> names;
     if (identity.empty()) {
-        if (auto done = schedule_.relearn_all(duration, now); !done)
-            return done.error();
         for (const auto& state : schedule_.states(now))
             names.push_back(state.name);
     } else {
-        if (auto done = schedule_.relearn(identity, duration, now); !done)
-            return done.error();
         names.push_back(identity);
     }
-    for (const auto& name : names)
+    json changed_modes = json::array();
+    for (const auto& name : names) {
         write_mode(name);
+        json entry{{"name", name}, {"mode", config::mode_name(schedule_.mode_of(name))}};
+        if (auto left = schedule_.learning_remaining(name, now))
+            entry["learning_remaining_s"] = whole_seconds(left);
+        changed_modes.push_back(entry);
+    }
     schedule_dirty_ = true;
     save_locked();
-    std::string message =
-        "learning restarted for " + (identity.empty() ? "every identity" : identity);
-    spdlog::info("{}", message);
-    return change_answer(message, names);
+    spdlog::info("mode: {}", message);
+    return json{{"message", message},
+                {"changed", changed_modes},
+                {"after_learning", config::mode_name(schedule_.after_learning())}};
 }
 
 json FirewallPolicy::modes_view() {
@@ -304,11 +288,7 @@ json FirewallPolicy::modes_view() {
     json identities = json::array();
     for (const auto& state : schedule_.states(now)) {
         json entry{{"name", state.name}, {"mode", config::mode_name(state.mode)}};
-        entry["learning_remaining_s"] =
-            state.learning_remaining
-                ? json(std::chrono::duration_cast<std::chrono::seconds>(*state.learning_remaining)
-                           .count())
-                : json(nullptr);
+        entry["learning_remaining_s"] = whole_seconds(state.learning_remaining);
         identities.push_back(entry);
     }
     return {{"after_learning", config::mode_name(schedule_.after_learning())},
@@ -331,7 +311,6 @@ Result<json> FirewallPolicy::import_model(const json& document) {
                                                      record.key.dst + ": " +
                                                      written.error().message};
     size_t added = model_.merge(imported.value());
-    model_dirty_ = true;
     save_locked();
     spdlog::info("model import: {} new flows, {} in all", added, model_.size());
     return json{{"added", added}, {"flows", model_.size()}};
@@ -342,7 +321,6 @@ Result<json> FirewallPolicy::allow(const policy::FlowKey& flow) {
     if (auto written = write_flow(flow, FW_POLICY_F_MANUAL); !written)
         return written.error();
     bool added = model_.allow(flow, Clock::now());
-    model_dirty_ = true;
     save_locked();
     std::string text = flow.src + " -> " + flow.dst + " " + std::to_string(flow.port) + "/" +
                        policy::protocol_name(flow.protocol);
@@ -362,7 +340,6 @@ Result<json> FirewallPolicy::remove(const policy::FlowKey& flow) {
                 maps_.policy.erase(datapath::policy_key(*src, *dst, flow.port, flow.protocol));
             !erased)
             return erased.error();
-    model_dirty_ = true;
     save_locked();
     return json{{"message", "removed " + text}, {"removed", true}};
 }
@@ -381,6 +358,11 @@ std::map<std::string, IdentityPolicyView> FirewallPolicy::identity_views() {
         views.emplace(state.name, view);
     }
     return views;
+}
+
+std::vector<policy::FlowRecord> FirewallPolicy::flows() {
+    std::lock_guard lock(mutex_);
+    return model_.flows();
 }
 
 size_t FirewallPolicy::flow_count() {

@@ -42,18 +42,14 @@ void InterfaceGuards::attach(Guard& guard) {
     const std::pair<TcHook, int> programs[] = {{point.from_workload_hook(), from_workload_fd_},
                                                {point.to_workload_hook(), to_workload_fd_}};
     for (const auto& [hook, prog_fd] : programs) {
-        TcAttachMode mode = mode_;
-        auto attached =
-            TcAttachment::attach(point.iface, hook, prog_fd, mode, pin_path(point, hook));
-        if (!attached && mode_ == TcAttachMode::automatic && !pin_path(point, hook).empty()) {
+        const std::filesystem::path pin = pin_path(point, hook);
+        auto attached = TcAttachment::attach(point.iface, hook, prog_fd, mode_, pin);
+        if (!attached && attached.error().errnum == EEXIST && !pin.empty()) {
             // A pin from a previous daemon that cannot be adopted (another interface got the
             // name): drop it and attach afresh.
-            if (attached.error().errnum == EEXIST) {
-                std::error_code ignored;
-                std::filesystem::remove(pin_path(point, hook), ignored);
-                attached =
-                    TcAttachment::attach(point.iface, hook, prog_fd, mode, pin_path(point, hook));
-            }
+            std::error_code ignored;
+            std::filesystem::remove(pin, ignored);
+            attached = TcAttachment::attach(point.iface, hook, prog_fd, mode_, pin);
         }
         if (!attached) {
             guard.state.error = attached.error().to_string();
@@ -119,19 +115,21 @@ std::vector<GuardState> InterfaceGuards::states(const std::string& workload_key)
     return result;
 }
 
-size_t InterfaceGuards::attached_count() const {
-    size_t count = 0;
-    for (const auto& [workload, guards] : guards_)
-        for (const auto& [key, guard] : guards)
-            count += guard.state.attached ? 1 : 0;
-    return count;
+bool InterfaceGuards::all_attached(const std::string& workload_key) const {
+    auto it = guards_.find(workload_key);
+    if (it == guards_.end())
+        return true;
+    for (const auto& [key, guard] : it->second)
+        if (!guard.state.attached)
+            return false;
+    return true;
 }
 
-size_t InterfaceGuards::failed_count() const {
+size_t InterfaceGuards::count_attached(bool attached) const {
     size_t count = 0;
     for (const auto& [workload, guards] : guards_)
         for (const auto& [key, guard] : guards)
-            count += guard.state.attached ? 0 : 1;
+            count += guard.state.attached == attached ? 1 : 0;
     return count;
 }
 

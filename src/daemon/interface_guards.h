@@ -40,8 +40,11 @@ public:
     std::vector<std::string> workload_keys() const;
 
     std::vector<GuardState> states(const std::string& workload_key) const;
-    size_t attached_count() const; // guard points with both programs attached
-    size_t failed_count() const;
+    // False when a guard point of workload_key is not attached (it will be retried).
+    bool all_attached(const std::string& workload_key) const;
+    // Guard points with both programs attached, and those whose attachment failed (retried).
+    size_t attached_count() const { return count_attached(true); }
+    size_t failed_count() const { return count_attached(false); }
 
     // Unpins and detaches pinned links under links_dir that no current guard point owns:
     // workloads that went away while no daemon was running. Call once every source has
@@ -57,6 +60,7 @@ private:
         std::vector<datapath::TcAttachment> attachments; // from_workload, to_workload
     };
     void attach(Guard& guard);
+    size_t count_attached(bool attached) const;
     std::filesystem::path pin_path(const GuardPoint& point, datapath::TcHook hook) const;
 
     std::filesystem::path links_dir_;

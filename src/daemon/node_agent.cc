@@ -118,7 +118,9 @@ IpcacheEntries NodeAgent::desired_ipcache() {
         for (const auto& address : host_addresses())
             desired.insert_or_assign(AddressKey{address},
                                      fw_identity_info{.identity = FW_ID_HOST, .flags = 0});
+    workload_names_.clear();
     for (const auto& [address, owner] : table_.address_owners()) {
+        workload_names_.emplace(address, owner->name);
         auto id = registry_.id_for(owner->identity);
         if (!id) {
             spdlog::error("identity {} of {}: {}", owner->identity, owner->name,
@@ -144,13 +146,8 @@ void NodeAgent::guard_workloads(bool retry_failed) {
     for (const auto& [key, workload] : table_.workloads()) {
         auto planned = guarded_as_.find(key);
         bool unchanged = planned != guarded_as_.end() && planned->second == workload;
-        bool failed = plan_errors_.contains(key) || [&] {
-            for (const auto& state : guards_.states(key))
-                if (!state.attached)
-                    return true;
-            return false;
-        }();
-        if (unchanged && !(retry_failed && failed))
+        if (unchanged &&
+            !(retry_failed && (plan_errors_.contains(key) || !guards_.all_attached(key))))
             continue;
         auto points = plan_guard_points(workload);
         guarded_as_.insert_or_assign(key, workload);
@@ -207,8 +204,7 @@ void NodeAgent::publish() {
     snapshot->guards_attached = guards_.attached_count();
     snapshot->guards_failed = guards_.failed_count();
     snapshot->reconciles = reconciles_;
-    for (const auto& [address, owner] : table_.address_owners())
-        snapshot->workload_names.emplace(address, owner->name);
+    snapshot->workload_names = workload_names_;
     {
         std::lock_guard lock(snapshot_mutex_);
         snapshot_ = snapshot;

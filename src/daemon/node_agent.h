@@ -97,6 +97,7 @@ private:
     bool apply(Report& report); // true if the workloads changed
     void reconcile(bool retry_failed);
     void guard_workloads(bool retry_failed);
+    // Also refreshes workload_names_ from the same pass over the address owners.
     IpcacheEntries desired_ipcache();
     void publish();
 
@@ -115,6 +116,7 @@ private:
     std::set<std::string> synced_once_;
     std::map<std::string, identity::Workload> guarded_as_; // what each workload was planned from
     std::map<std::string, std::string> plan_errors_;
+    std::map<AddressKey, std::string> workload_names_; // as of the last reconcile
     std::string ipcache_error_;
     bool stale_pins_removed_ = false;
     uint64_t reconciles_ = 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/datapath/object_loading.h"
 
+#include <bpf/bpf.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -82,6 +83,14 @@ Status unpin_object(bpf_object* object, const std::filesystem::path& pin_dir) {
             return Error::from_errno(errno, "unpin " + path.string());
     }
     return {};
+}
+
+uint32_t program_id(int prog_fd) {
+    bpf_prog_info info{};
+    uint32_t length = sizeof(info);
+    if (::bpf_obj_get_info_by_fd(prog_fd, &info, &length) != 0)
+        return 0;
+    return info.id;
 }
 
 } // namespace flowwall::datapath

@@ -26,4 +26,8 @@ Status pin_programs(bpf_object* object, const std::filesystem::path& pin_dir);
 // Removes the pins this object's maps and programs have under pin_dir.
 Status unpin_object(bpf_object* object, const std::filesystem::path& pin_dir);
 
+// The kernel's id of the loaded program behind prog_fd (as bpftool and status show it);
+// 0 when the fd is not a program.
+uint32_t program_id(int prog_fd);
+
 } // namespace flowwall::datapath

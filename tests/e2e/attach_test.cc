@@ -11,6 +11,7 @@
 #include "src/datapath/kernel_features.h"
 #include "src/datapath/netlink_filters.h"
 #include "src/datapath/netns.h"
+#include "src/datapath/object_loading.h"
 #include "src/datapath/tc_attachment.h"
 #include "src/datapath/unique_fd.h"
 #include "src/datapath/xdp_attachment.h"
@@ -108,14 +109,6 @@ UniqueFd load_program(bpf_prog_type type, int32_t verdict, const char* name) {
         {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},                        // return r0
     };
     return UniqueFd(::bpf_prog_load(type, name, "GPL", instructions, 2, nullptr));
-}
-
-uint32_t program_id(int prog_fd) {
-    bpf_prog_info info{};
-    uint32_t length = sizeof(info);
-    if (::bpf_obj_get_info_by_fd(prog_fd, &info, &length) != 0)
-        return 0;
-    return info.id;
 }
 
 class AttachTest : public ::testing::Test {

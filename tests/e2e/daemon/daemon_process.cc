@@ -130,23 +130,22 @@ ExecResult DaemonProcess::cli(const std::vector<std::string>& args) const {
     return Lab::exec("", argv);
 }
 
-nlohmann::json DaemonProcess::cli_json(const std::vector<std::string>& args) const {
+std::string DaemonProcess::cli_json_text(const std::vector<std::string>& args) const {
     std::vector<std::string> with_json = args;
     with_json.push_back("--json");
     ExecResult result = cli(with_json);
     if (!result.ok())
         throw std::runtime_error("flowwall " + args.front() + " failed: " + result.err);
-    return nlohmann::json::parse(result.out);
+    return result.out;
+}
+
+nlohmann::json DaemonProcess::cli_json(const std::vector<std::string>& args) const {
+    return nlohmann::json::parse(cli_json_text(args));
 }
 
 nlohmann::json DaemonProcess::cli_json_lines(const std::vector<std::string>& args) const {
-    std::vector<std::string> with_json = args;
-    with_json.push_back("--json");
-    ExecResult result = cli(with_json);
-    if (!result.ok())
-        throw std::runtime_error("flowwall " + args.front() + " failed: " + result.err);
     nlohmann::json lines = nlohmann::json::array();
-    std::istringstream in(result.out);
+    std::istringstream in(cli_json_text(args));
     for (std::string line; std::getline(in, line);)
         if (!line.empty())
             lines.push_back(nlohmann::json::parse(line));

@@ -56,6 +56,8 @@ public:
 
 private:
     std::vector<std::string> base_args() const;
+    // stdout of `flowwall <args> --json`; throws with the CLI's stderr if it failed.
+    std::string cli_json_text(const std::vector<std::string>& args) const;
 
     std::vector<std::string> extra_args_;
     std::filesystem::path dir_;     // temp: state, socket, log

@@ -13,6 +13,7 @@
 #include "tests/support/docker_host.h"
 #include "tests/support/recording_sink.h"
 #include "tests/support/require_root.h"
+#include "tests/support/running_source.h"
 
 namespace flowwall::identity::docker {
 namespace {
@@ -26,28 +27,7 @@ using View = RecordingSink::View;
 constexpr const char* kWebImage = "flowwall-test/web:1";
 constexpr const char* kDbImage = "flowwall-test/db:1";
 
-class Running {
-public:
-    Running(DockerSource::Options options, RecordingSink& sink)
-        : source_(std::move(options)),
-          thread_([this, &sink](std::stop_token stop) { source_.run(sink, stop); }) {}
-    ~Running() { stop(); }
-    std::chrono::milliseconds stop() {
-        if (!thread_.joinable())
-            return {};
-        const auto start = std::chrono::steady_clock::now();
-        thread_.request_stop();
-        thread_.join();
-        auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::steady_clock::now() - start);
-        EXPECT_LT(took, 1s) << "run() must end within a second of the stop request";
-        return took;
-    }
-
-private:
-    DockerSource source_;
-    std::jthread thread_;
-};
+using Running = flowwall::testing::RunningSource<DockerSource>;
 
 std::string key_of(const std::string& id) {
     return "docker/" + id;

@@ -4,6 +4,7 @@
 // oversized or malformed requests). Every wait is bounded.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -13,16 +14,29 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "src/api/unix_http_server.h"
 #include "src/datapath/unique_fd.h"
 #include "tests/support/temp_dir.h"
 
 namespace flowwall::api::testing {
 
 using flowwall::testing::TempDir;
+
+// A server on `socket` that lets this test's own uid in (tests run unprivileged). A failure to
+// start is a test failure, and nullptr.
+inline std::unique_ptr<UnixHttpServer> start_test_server(const std::filesystem::path& socket,
+                                                         UnixHttpServer::Handler handler,
+                                                         UnixHttpServer::Options options) {
+    auto server = UnixHttpServer::start(socket, std::move(handler), options);
+    if (!server)
+        ADD_FAILURE() << server.error().to_string();
+    return server ? std::move(server).value() : nullptr;
+}
 
 inline sockaddr_un address_of(const std::filesystem::path& path) {
     sockaddr_un address{};

@@ -19,6 +19,7 @@ namespace flowwall::api {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::start_test_server;
 using testing::TempDir;
 
 bool contains(const std::string& text, const std::string& part) {
@@ -30,10 +31,7 @@ protected:
     std::unique_ptr<UnixHttpServer> serve(UnixHttpServer::Handler handler) {
         UnixHttpServer::Options options;
         options.allowed_uid = ::getuid();
-        auto server = UnixHttpServer::start(socket_, std::move(handler), options);
-        if (!server)
-            ADD_FAILURE() << server.error().to_string();
-        return server ? std::move(server).value() : nullptr;
+        return start_test_server(socket_, std::move(handler), options);
     }
 
     TempDir dir_;

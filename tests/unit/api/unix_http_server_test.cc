@@ -24,6 +24,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::raw_exchange;
 using testing::RawConnection;
+using testing::start_test_server;
 using testing::TempDir;
 
 HttpResponse echo(const HttpRequest& request) {
@@ -47,10 +48,7 @@ protected:
     }
     std::unique_ptr<UnixHttpServer> start_with(UnixHttpServer::Options options,
                                                UnixHttpServer::Handler handler = echo) {
-        auto server = UnixHttpServer::start(socket_, std::move(handler), options);
-        if (!server)
-            ADD_FAILURE() << server.error().to_string();
-        return server ? std::move(server).value() : nullptr;
+        return start_test_server(socket_, std::move(handler), options);
     }
 
     TempDir dir_;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/recording_sink.h"
+#include "tests/support/running_source.h"
 #include "tests/unit/docker/fake_docker.h"
 
 namespace flowwall::identity::docker {
@@ -44,29 +45,7 @@ std::string event(const std::string& action, const std::string& id) {
     return json{{"Type", "container"}, {"Action", action}, {"Actor", {{"ID", id}}}}.dump();
 }
 
-// Runs a source on its own thread; the destructor stops it and checks that it ended promptly.
-class Running {
-public:
-    Running(DockerSource::Options options, RecordingSink& sink)
-        : source_(std::move(options)),
-          thread_([this, &sink](std::stop_token stop) { source_.run(sink, stop); }) {}
-    ~Running() { stop(); }
-    std::chrono::milliseconds stop() {
-        if (!thread_.joinable())
-            return {};
-        const auto start = std::chrono::steady_clock::now();
-        thread_.request_stop();
-        thread_.join();
-        auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::steady_clock::now() - start);
-        EXPECT_LT(took, 1s) << "run() must end within a second of the stop request";
-        return took;
-    }
-
-private:
-    DockerSource source_;
-    std::jthread thread_;
-};
+using Running = flowwall::testing::RunningSource<DockerSource>;
 
 DockerSource::Options options_for(const FakeDocker& fake) {
     DockerSource::Options options;

@@ -72,17 +72,4 @@ static __always_inline void fw_report_send(const struct fw_report* report, __u64
     fw_count(&fw_stats_v1, FW_CTR_EVENTS_SENT, 0);
 }
 
-static __always_inline __u32 fw_event_kind_of(__u32 reason) {
-    switch (reason) {
-    case FW_REASON_LEARNED:
-        return FW_EVENT_LEARNED;
-    case FW_REASON_ALERT:
-        return FW_EVENT_ALERT;
-    case FW_REASON_BLOCKED:
-        return FW_EVENT_DROP;
-    default:
-        return 0;
-    }
-}
-
 #endif /* FW_BPF_REPORT_H */

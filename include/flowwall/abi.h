@@ -242,6 +242,21 @@ struct fw_event {
     __u32 suppressed; /* repeats of this (flow, kind) folded in since the previous event */
 };
 
+/* The event a verdict reason reports, or 0 for none: the programs send it, the tests and
+ * user space expect it. */
+static inline __u32 fw_event_kind_of(__u32 reason) {
+    switch (reason) {
+    case FW_REASON_LEARNED:
+        return FW_EVENT_LEARNED;
+    case FW_REASON_ALERT:
+        return FW_EVENT_ALERT;
+    case FW_REASON_BLOCKED:
+        return FW_EVENT_DROP;
+    default:
+        return 0;
+    }
+}
+
 /* Verdict of a reason: drop or pass. */
 static inline int fw_reason_is_drop(__u32 reason) {
     return reason == FW_REASON_BLOCKED || reason == FW_REASON_MALFORMED ||

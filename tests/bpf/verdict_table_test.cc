@@ -32,19 +32,6 @@ const Row rows[] = {
     {L, B, true, FW_REASON_POLICY_ALLOW}, {O, O, true, FW_REASON_POLICY_ALLOW},
 };
 
-uint32_t event_kind_for(uint32_t reason) {
-    switch (reason) {
-    case FW_REASON_LEARNED:
-        return FW_EVENT_LEARNED;
-    case FW_REASON_ALERT:
-        return FW_EVENT_ALERT;
-    case FW_REASON_BLOCKED:
-        return FW_EVENT_DROP;
-    default:
-        return 0;
-    }
-}
-
 struct Shape {
     const char* name;
     bool ipv6;
@@ -104,7 +91,7 @@ TEST_P(VerdictTable, NewConnection) {
     EXPECT_EQ(counter(row.reason), 1u) << "expected reason " << datapath::counter_name(row.reason);
 
     auto events = take_events();
-    if (uint32_t kind = event_kind_for(row.reason)) {
+    if (uint32_t kind = fw_event_kind_of(row.reason)) {
         ASSERT_EQ(events.size(), 1u);
         EXPECT_EQ(events[0].kind, kind);
         EXPECT_EQ(events[0].reason, row.reason);

@@ -148,14 +148,17 @@ int run_daemon(const config::DaemonConfig& config) {
             return route_control_request(request, targets);
         }).value_or_throw();
 
-    WebTargets web_targets{maps, agent, *policy, *pump, std::chrono::steady_clock::now()};
+    WebTargets web_targets{maps,  agent,        *policy,
+                           *pump, audit_stream, std::chrono::steady_clock::now()};
     std::unique_ptr<web::WebServer> web_server;
     if (!config.web_listen.empty()) {
-        web_server = web::WebServer::start(
-                         config.web_listen,
-                         web::WebRoutes{[&web_targets] { return gather_metrics(web_targets); },
-                                        [&web_targets] { return gather_health(web_targets); }})
-                         .value_or_throw();
+        web::WebRoutes routes;
+        routes.metrics = [&web_targets] { return gather_metrics(web_targets); };
+        routes.health = [&web_targets] { return gather_health(web_targets); };
+        routes.api = [&web_targets](const std::string& name, const auto& query) {
+            return answer_web_api(web_targets, name, query);
+        };
+        web_server = web::WebServer::start(config.web_listen, std::move(routes)).value_or_throw();
         info.web_address = web_server->address();
     }
 

@@ -1,10 +1,61 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/daemon/web_views.h"
 
+#include "src/daemon/api_views.h"
 #include "src/datapath/counters.h"
 #include "src/web/metrics.h"
 
 namespace flowwall::daemon {
+
+namespace {
+
+using nlohmann::json;
+
+// Radar shows this many records per identity; the stream keeps the last 1000 in all.
+constexpr size_t kIdentityAuditRecords = 20;
+
+json graph_of(const WebTargets& targets) {
+    return graph_view(*targets.agent.snapshot(), targets.policy.identity_views(),
+                      targets.policy.flows(),
+                      targets.audit.recent(audit::AuditStream::kDefaultRecent));
+}
+
+} // namespace
+
+web::ApiReply answer_web_api(const WebTargets& targets, const std::string& name,
+                             const std::map<std::string, std::string>& query) {
+    if (name == "graph")
+        return {200, graph_of(targets).dump()};
+    if (name == "identity") {
+        auto wanted = query.find("name");
+        if (wanted == query.end() || wanted->second.empty())
+            return {400,
+                    json{{"error", "name= is missing: /api/v1/identity?name=<identity>"}}.dump()};
+        const std::string& identity = wanted->second;
+        json graph = graph_of(targets);
+        json node = nullptr;
+        for (const auto& candidate : graph["nodes"])
+            if (candidate["id"] == identity)
+                node = candidate;
+        if (node.is_null())
+            return {404, json{{"error", identity + " is not on the graph"}}.dump()};
+        json workloads = json::array();
+        for (const auto& endpoint : endpoints_view(*targets.agent.snapshot()))
+            if (endpoint["identity"] == identity)
+                workloads.push_back(endpoint);
+        // Newest first: the page lists what just happened at the top.
+        json audit = json::array();
+        auto records = targets.audit.recent(audit::AuditStream::kDefaultRecent);
+        for (auto it = records.rbegin();
+             it != records.rend() && audit.size() < kIdentityAuditRecords; ++it)
+            if (it->src == identity || it->dst == identity)
+                audit.push_back(audit::to_json(*it));
+        return {200, json{{"node", node}, {"workloads", workloads}, {"audit", audit}}.dump()};
+    }
+    return {404, json{{"error",
+                       "/api/v1/" + name + " is not part of Radar's API: graph, identity?name="}}
+                     .dump()};
+}
 
 std::string gather_metrics(WebTargets& targets) {
     web::MetricsInput input;

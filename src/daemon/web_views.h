@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // What the read-only web endpoint serves, gathered from the daemon's parts when asked:
-// the metrics (the per-CPU counters are read at scrape time) and the health report.
+// Radar's JSON, the metrics (the per-CPU counters are read at scrape time) and the health
+// report.
 #pragma once
 
+#include "src/audit/audit_stream.h"
 #include "src/daemon/event_pump.h"
 #include "src/daemon/firewall_policy.h"
 #include "src/daemon/node_agent.h"
@@ -10,6 +12,8 @@
 #include "src/web/web_server.h"
 
 #include <chrono>
+#include <map>
+#include <string>
 
 namespace flowwall::daemon {
 
@@ -18,8 +22,15 @@ struct WebTargets {
     const NodeAgent& agent;
     FirewallPolicy& policy;
     const EventPump& events;
+    const audit::AuditStream& audit;
     std::chrono::steady_clock::time_point started;
 };
+
+// GET /api/v1/<name> for the Radar page (docs/api.md, "Radar's JSON"):
+//   graph                  the graph of `flowwall radar` (graph_view)
+//   identity?name=<name>   one identity: its node, workloads and recent audit records
+web::ApiReply answer_web_api(const WebTargets& targets, const std::string& name,
+                             const std::map<std::string, std::string>& query);
 
 std::string gather_metrics(WebTargets& targets);
 // 200 only when the datapath is loaded (it is, while the daemon runs) and every source is in

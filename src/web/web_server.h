@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// flowwalld's read-only HTTP endpoint (--web-listen, loopback by default): /metrics and
-// /healthz now, the Radar page next. cpp-httplib on its own threads; only GET is routed, so
-// nothing on this port can change the firewall.
+// flowwalld's read-only HTTP endpoint (--web-listen, loopback by default): the Radar page
+// and the JSON it reads (/api/v1/...), /metrics and /healthz. cpp-httplib on its own threads;
+// only GET is routed (anything else gets 405), so nothing on this port can change the
+// firewall.
 #pragma once
 
 #include "src/datapath/result.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,9 +24,19 @@ struct HealthReport {
     std::string text; // "ok", or one line per reason it is not
 };
 
+// A JSON answer of the page's API.
+struct ApiReply {
+    int status = 200;
+    std::string body; // JSON
+};
+
 struct WebRoutes {
     std::function<std::string()> metrics;
     std::function<HealthReport()> health;
+    // GET /api/v1/<name>?<query>: name is what follows "/api/v1/" ("graph", "identity").
+    std::function<ApiReply(const std::string& name,
+                           const std::map<std::string, std::string>& query)>
+        api;
 };
 
 class WebServer {

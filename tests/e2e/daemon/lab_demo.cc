@@ -6,11 +6,14 @@
 // first step that does not do what it says (the e2e_lab_demo test runs it). Everything it
 // creates is removed at the end, also on failure.
 #include "tests/e2e/daemon/daemon_process.h"
-#include "tests/support/netns_lab.h"
-#include "tests/support/traffic.h"
+#include "tests/e2e/daemon/demo_lab.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -20,22 +23,23 @@ using namespace flowwall::testing;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr uint16_t kApiPort = 8080;
-constexpr uint16_t kDbPort = 5432;
-constexpr uint16_t kSshPort = 2222;
+constexpr uint16_t kApiPort = DemoLab::kApiPort;
+constexpr uint16_t kDbPort = DemoLab::kDbPort;
+constexpr uint16_t kSshPort = DemoLab::kSshPort;
 
-// The lab's endpoints file, removed when the demo ends.
-struct EndpointsFile {
-    std::filesystem::path path;
-    EndpointsFile(const std::string& tag, const json& content)
-        : path(std::filesystem::temp_directory_path() / ("flowwall-demo-" + tag + ".json")) {
-        std::ofstream(path) << content.dump(2);
-    }
-    ~EndpointsFile() {
-        std::error_code ignored;
-        std::filesystem::remove(path, ignored);
-    }
-};
+// Radar's usual address when it is free (an operator's own flowwalld may hold it), else any.
+std::string radar_listen_address() {
+    int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(9190);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool free =
+        probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    if (probe >= 0)
+        ::close(probe);
+    return free ? "127.0.0.1:9190" : "127.0.0.1:0";
+}
 
 void step(const std::string& text) {
     std::printf("\n==> %s\n", text.c_str());
@@ -65,13 +69,9 @@ void run_cli(const DaemonProcess& daemon, const std::vector<std::string>& args) 
     std::printf("%s", indented.c_str());
 }
 
-bool connect(const Workload& from, const Workload& to, uint16_t port, bool expect_ok) {
-    return tcp_connect(from.netns_path, to.v4, port, expect_ok ? kAllowTimeout : kDenyTimeout).ok();
-}
-
 void attempt(const char* what, const Workload& from, const Workload& to, uint16_t port,
              bool should_pass) {
-    bool passed = connect(from, to, port, should_pass);
+    bool passed = connects(from, to, port, should_pass);
     std::printf("    %-44s %s\n", what, passed ? "connected" : "refused");
     expect(passed == should_pass,
            std::string(what) + (should_pass ? " should connect" : " should be refused"));
@@ -79,30 +79,20 @@ void attempt(const char* what, const Workload& from, const Workload& to, uint16_
 
 int run() {
     step("A lab: network namespaces web, api, db and intruder behind a router (198.18.0.0/15)");
-    Lab::remove_stale();
-    Lab lab;
-    const Workload& web = lab.add_workload("web");
-    const Workload& api = lab.add_workload("api");
-    const Workload& db = lab.add_workload("db");
-    const Workload& intruder = lab.add_workload("intruder");
-    for (const Workload* w : {&web, &api, &db, &intruder})
+    DemoLab lab;
+    const Workload& web = lab.web();
+    const Workload& api = lab.api();
+    const Workload& db = lab.db();
+    const Workload& intruder = lab.intruder();
+    for (const Workload* w : lab.workloads())
         say(w->name + " " + w->v4.str());
-    TcpServer api_server(api.netns_path, api.v4, kApiPort);
-    TcpServer db_server(db.netns_path, db.v4, kDbPort);
-    TcpServer db_ssh(db.netns_path, db.v4, kSshPort);
-    TcpServer web_server(web.netns_path, web.v4, kApiPort);
 
     step("flowwalld starts with an endpoints file naming each namespace's identity, and "
          "learns for 8 seconds");
-    json endpoints = json::array();
-    for (const Workload* w : {&web, &api, &db, &intruder})
-        endpoints.push_back({{"name", w->name + "-1"},
-                             {"identity", w->name},
-                             {"netns", w->netns_path},
-                             {"addresses", {w->v4.str(), w->v6.str()}}});
-    EndpointsFile endpoints_file(lab.prefix(), json{{"endpoints", endpoints}});
-    DaemonProcess daemon({"--docker", "false", "--endpoints-file", endpoints_file.path.string(),
-                          "--learning-period", "8s", "--after-learning", "alert"});
+    std::vector<std::string> args = lab.daemon_args();
+    args.insert(args.end(), {"--learning-period", "8s", "--after-learning", "alert", "--web-listen",
+                             radar_listen_address()});
+    DaemonProcess daemon(args);
     daemon.start();
     expect(eventually([&] { return daemon.cli_json({"status"}).at("synced") == true; }),
            "flowwalld did not sync with the endpoints file");
@@ -111,6 +101,7 @@ int run() {
            }),
            "the four workloads were not all guarded");
     run_cli(daemon, {"endpoints"});
+    say("Radar, the live flow map, is on " + daemon.web_address() + "/ (open it now to watch)");
 
     step("Normal traffic while learning: web calls api, api calls db");
     attempt("web -> api 8080/tcp", web, api, kApiPort, true);
@@ -149,6 +140,15 @@ int run() {
     expect(eventually([&] { return daemon.cli_json_lines({"events"}).size() >= 4; }),
            "the four blocks were not audited");
     run_cli(daemon, {"events"});
+
+    step("Radar draws all of it: " + daemon.web_address() + "/");
+    say("learned flows in green, blocked attempts in red; click a node for its flows, "
+        "workloads and audit records");
+    if (::isatty(STDIN_FILENO) && std::getenv("FLOWWALL_DEMO_NO_PAUSE") == nullptr) {
+        std::printf("\n    Press Enter to clean up (Radar stays up until then) ");
+        std::fflush(stdout);
+        std::getchar();
+    }
 
     step("Cleaning up: flowwalld stops, flowwalld --cleanup removes programs and pins, "
          "the lab goes away");

@@ -50,8 +50,14 @@ static __always_inline __u32 fw_judge_new_connection(struct __sk_buff* skb,
 
     if (reason == FW_REASON_LEARNED) {
         failure = fw_policy_learn(&flow);
-        if (failure)
+        if (failure) {
+            /* No "learned" event for a flow the map could not hold: the model follows the
+             * map, so a flood of new flows cannot grow the daemon's memory past the map's
+             * capacity, and nothing shows as learned that would be blocked after learning.
+             * The counter says how many were missed. */
             fw_count(&fw_stats_v1, failure, 0);
+            kind = 0;
+        }
     }
     if (!fw_reason_is_drop(reason)) {
         failure = fw_ct_create(pkt, flow.src_identity, flow.dst_identity, reason, jiffies);

@@ -99,6 +99,11 @@ std::string render_status(const json& status) {
     if (status.contains("model"))
         out << ", flows in the model: " << text(status.at("model").at("flows"));
     out << '\n';
+    if (status.contains("capacity") && !status.at("capacity").at("problems").empty()) {
+        out << "\nwarning: the datapath ran out of room since start:\n";
+        for (const auto& problem : status.at("capacity").at("problems"))
+            out << "  " << text(problem) << '\n';
+    }
     if (status.contains("learning") && !status.at("learning").empty()) {
         std::vector<std::vector<std::string>> rows{
             {"IDENTITY", "MODE", "LEARNING LEFT", "FLOWS", "LAST NEW FLOW"}};

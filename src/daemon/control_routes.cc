@@ -112,6 +112,8 @@ HttpResponse route_control_request(const HttpRequest& request, ControlTargets& t
         if (targets.events)
             status["events"] = {{"received", targets.events->events()},
                                 {"audit_records", targets.events->audit_records()}};
+        if (targets.capacity)
+            status["capacity"] = targets.capacity->view();
         return json_response(200, status);
     }
     if (get && path == "/v1/endpoints")

@@ -5,6 +5,7 @@
 #include "src/api/http_message.h"
 #include "src/audit/audit_stream.h"
 #include "src/daemon/api_views.h"
+#include "src/daemon/capacity_watch.h"
 #include "src/daemon/event_pump.h"
 #include "src/daemon/firewall_policy.h"
 #include "src/daemon/node_agent.h"
@@ -16,7 +17,8 @@ struct ControlTargets {
     const NodeAgent& agent;
     FirewallPolicy& policy;
     audit::AuditStream& audit_stream;
-    const EventPump* events = nullptr; // for counters in status; may be null
+    const EventPump* events = nullptr;       // for counters in status; may be null
+    const CapacityWatch* capacity = nullptr; // what the maps could not hold; may be null
 };
 
 // Thread-safe: called on the API server's connection threads.

@@ -3,6 +3,7 @@
 
 #include "src/api/unix_http_server.h"
 #include "src/daemon/api_views.h"
+#include "src/daemon/capacity_watch.h"
 #include "src/daemon/cleanup.h"
 #include "src/daemon/control_routes.h"
 #include "src/daemon/event_pump.h"
@@ -142,7 +143,10 @@ int run_daemon(const config::DaemonConfig& config) {
     info.programs = {{"from_workload", datapath::program_id(from_fd)},
                      {"to_workload", datapath::program_id(to_fd)}};
 
-    ControlTargets targets{info, agent, *policy, audit_stream, pump.get()};
+    CapacityWatch capacity(maps.stats, CapacityLimits{config.capacities.policy_entries,
+                                                      config.capacities.conntrack_entries,
+                                                      config.capacities.event_buffer_bytes});
+    ControlTargets targets{info, agent, *policy, audit_stream, pump.get(), &capacity};
     auto server =
         api::UnixHttpServer::start(config.socket, [&targets](const api::HttpRequest& request) {
             return route_control_request(request, targets);
@@ -171,6 +175,7 @@ int run_daemon(const config::DaemonConfig& config) {
         std::unique_lock lock(mutex);
         while (!stop.stop_requested()) {
             policy->tick();
+            capacity.check();
             tick.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
         }
     });

@@ -98,6 +98,8 @@ TEST_F(TinyMaps, FullPolicyMapStillPassesLearnedFlowsAndCountsThem) {
     EXPECT_EQ(maps().policy.count(), 4u);
     EXPECT_EQ(counter(FW_CTR_POLICY_FULL), 6u);
     EXPECT_EQ(counter(FW_REASON_LEARNED), 10u);
+    // Only the flows the map holds are reported as learned: the model follows the map.
+    EXPECT_EQ(take_events().size(), 4u);
     // User space sees the full map as a clear error, not a bare errno.
     auto status = maps().policy.update(flow(1, 2, 3, IPPROTO_TCP), {FW_POLICY_F_MANUAL});
     ASSERT_FALSE(status.ok());

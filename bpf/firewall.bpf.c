@@ -38,13 +38,21 @@ static __always_inline void fw_linearize_headers(struct __sk_buff* skb) {
 static __always_inline __u32 fw_judge_new_connection(struct __sk_buff* skb,
                                                      const struct fw_packet* pkt, __u32 direction,
                                                      __u64 jiffies) {
+    __u8 src_in_ipcache, dst_in_ipcache;
     struct fw_policy_key flow = {
-        .src_identity = fw_identity_of(pkt->tuple.family, &pkt->tuple.src_addr),
-        .dst_identity = fw_identity_of(pkt->tuple.family, &pkt->tuple.dst_addr),
+        .src_identity =
+            fw_identity_of(pkt->tuple.family, &pkt->tuple.src_addr, &src_in_ipcache),
+        .dst_identity =
+            fw_identity_of(pkt->tuple.family, &pkt->tuple.dst_addr, &dst_in_ipcache),
         .dst_port = pkt->policy_port,
         .protocol = pkt->tuple.protocol,
     };
-    __u32 reason = fw_verdict_new_flow(&flow);
+    /* The workload's own end: the source of what it sends, the destination of what it gets. */
+    int workload_unidentified =
+        direction == FW_DIR_FROM_WORKLOAD
+            ? !src_in_ipcache
+            : !dst_in_ipcache && fw_addr_is_unicast(pkt->tuple.family, &pkt->tuple.dst_addr);
+    __u32 reason = fw_verdict_new_flow(&flow, workload_unidentified);
     __u32 kind = fw_event_kind_of(reason);
     __u32 failure;
 

@@ -5,13 +5,17 @@
 #include "maps.h"
 
 /* Identity of an address: the exact entry of a workload (hash: every local workload has
- * one, so the hot path never walks the trie), else the longest CIDR entity, else world. */
-static __always_inline __u32 fw_identity_of(__u8 family, const union fw_addr* addr) {
+ * one, so the hot path never walks the trie), else the longest CIDR entity, else world.
+ * *in_ipcache tells the first case from the others: the fail mode needs to know whether a
+ * workload's own address has been identified. */
+static __always_inline __u32 fw_identity_of(__u8 family, const union fw_addr* addr,
+                                            __u8* in_ipcache) {
     struct fw_ipcache_key exact = {.family = family, .addr = *addr};
     struct fw_identity_info* info;
     struct fw_cidr_key prefix;
 
     info = bpf_map_lookup_elem(&fw_ipcache_v1, &exact);
+    *in_ipcache = info != 0;
     if (info)
         return info->identity;
 
@@ -24,6 +28,14 @@ static __always_inline __u32 fw_identity_of(__u8 family, const union fw_addr* ad
         return info->identity;
 
     return FW_ID_WORLD;
+}
+
+/* Multicast and broadcast destinations are nobody's own address, so they never make a
+ * workload end unidentified (IPv4 224/4 and above, which includes 255.255.255.255; ff00::/8). */
+static __always_inline int fw_addr_is_unicast(__u8 family, const union fw_addr* addr) {
+    if (family == FW_FAMILY_IPV4)
+        return addr->bytes[0] < 224;
+    return addr->bytes[0] != 0xff;
 }
 
 #endif /* FW_BPF_IDENTITY_H */

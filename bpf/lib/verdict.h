@@ -7,6 +7,9 @@
  *                                    alert: allowed and reported
  *                                    off:   allowed silently
  *   - neither end has a mode      -> allowed (no workload takes part)
+ * Fail closed (FW_SETTINGS_F_FAIL_CLOSED): a connection whose workload end is unidentified
+ * (its address has no ipcache entry) and that the model does not allow is dropped whatever
+ * the modes say; learning from it would put `world` flows into the model.
  * An allocated identity whose mode is unset has the global default mode; reserved
  * identities (world, host) have no mode unless given one, and user space gives CIDR
  * entities none.
@@ -24,12 +27,16 @@ static __always_inline __u32 fw_mode_of(__u32 identity, __u32 default_mode) {
     return identity >= FW_ID_FIRST_ALLOCATED ? default_mode : FW_MODE_UNSET;
 }
 
-static __always_inline __u32 fw_verdict_outside_model(__u32 src_identity, __u32 dst_identity) {
+static __always_inline __u32 fw_verdict_outside_model(__u32 src_identity, __u32 dst_identity,
+                                                      int workload_unidentified) {
     __u32 zero = 0, default_mode = FW_MODE_UNSET, src_mode, dst_mode, strictest;
     struct fw_settings* settings = bpf_map_lookup_elem(&fw_settings_v1, &zero);
 
-    if (settings)
+    if (settings) {
+        if (workload_unidentified && (settings->flags & FW_SETTINGS_F_FAIL_CLOSED))
+            return FW_REASON_BLOCKED;
         default_mode = settings->default_mode;
+    }
     src_mode = fw_mode_of(src_identity, default_mode);
     dst_mode = fw_mode_of(dst_identity, default_mode);
 
@@ -49,10 +56,14 @@ static __always_inline __u32 fw_verdict_outside_model(__u32 src_identity, __u32 
     }
 }
 
-static __always_inline __u32 fw_verdict_new_flow(const struct fw_policy_key* flow) {
+/* workload_unidentified: the end of the connection that is the guarded workload itself has
+ * no ipcache entry (see fw_settings.flags). */
+static __always_inline __u32 fw_verdict_new_flow(const struct fw_policy_key* flow,
+                                                 int workload_unidentified) {
     if (bpf_map_lookup_elem(&fw_policy_v1, flow))
         return FW_REASON_POLICY_ALLOW;
-    return fw_verdict_outside_model(flow->src_identity, flow->dst_identity);
+    return fw_verdict_outside_model(flow->src_identity, flow->dst_identity,
+                                    workload_unidentified);
 }
 
 /* The model grows in the kernel at once, so the end of learning is a mode flip and a lost

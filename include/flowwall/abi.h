@@ -127,8 +127,13 @@ struct fw_mode_value {
 /* fw_settings_v1[0]: what user space may change while the programs run. */
 struct fw_settings {
     __u32 default_mode; /* mode of allocated identities whose fw_modes_v1 slot is unset */
-    __u32 flags;        /* reserved, zero */
+    __u32 flags;        /* FW_SETTINGS_F_*; other bits reserved, zero */
 };
+/* Fail closed: on a guarded interface, a new connection whose workload end (the source of a
+ * packet leaving the workload, the destination of one entering it; unicast only) has no
+ * fw_ipcache_v1 entry is dropped (FW_REASON_BLOCKED) unless fw_policy_v1 allows its flow,
+ * whatever the modes say. Without the flag (fail open) that end is judged as `world`. */
+#define FW_SETTINGS_F_FAIL_CLOSED 0x1
 
 /* fw_ct4_v1 / fw_ct6_v1: one entry per connection, keyed by the tuple of its first
  * packet. One map per family: hashing the 16-byte IPv4 key instead of a 40-byte

@@ -83,8 +83,9 @@ std::string render_status(const json& status) {
     else
         out << table(sources);
     out << "\ndatapath: " << text(datapath.at("attach_mode")) << ", default mode "
-        << text(datapath.at("default_mode")) << ", pins in " << text(datapath.at("pin_dir"))
-        << "\n  programs:";
+        << text(datapath.at("default_mode"))
+        << (datapath.contains("fail_mode") ? ", fail " + text(datapath.at("fail_mode")) : "")
+        << ", pins in " << text(datapath.at("pin_dir")) << "\n  programs:";
     for (const auto& program : datapath.at("programs"))
         out << ' ' << text(program.at("name")) << " (id " << text(program.at("id")) << ')';
     out << "\n  interfaces guarded: " << text(datapath.at("interfaces_guarded"))

@@ -116,6 +116,24 @@ Status write_file_atomically(const std::filesystem::path& path, std::string_view
     return fsync_directory(dir);
 }
 
+size_t remove_interrupted_writes(const std::filesystem::path& path) {
+    // The names write_file_atomically and keep_previous_version use.
+    const std::string temp_prefix = "." + path.filename().string() + ".tmp.";
+    const std::string staging = previous_version_path(path).filename().string() + ".tmp";
+    size_t removed = 0;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(directory_of(path), ec), end; !ec && it != end;
+         it.increment(ec)) {
+        auto name = it->path().filename().string();
+        if (name.rfind(temp_prefix, 0) != 0 && name != staging)
+            continue;
+        std::error_code ignored;
+        if (std::filesystem::remove(it->path(), ignored))
+            ++removed;
+    }
+    return removed;
+}
+
 Result<std::string> read_file(const std::filesystem::path& path, size_t max_bytes) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) {

@@ -198,6 +198,16 @@ Status set_attach_mode(DaemonConfig& config, std::string_view text) {
     return {};
 }
 
+Status set_fail_mode(DaemonConfig& config, std::string_view text) {
+    if (text == "open")
+        config.fail_mode = FailMode::open;
+    else if (text == "closed")
+        config.fail_mode = FailMode::closed;
+    else
+        return reason("is not one of open, closed");
+    return {};
+}
+
 std::string show_attach_mode(const DaemonConfig& config) {
     switch (config.attach_mode) {
     case datapath::TcAttachMode::automatic:
@@ -290,6 +300,14 @@ const std::vector<ConfigOption> kOptions = {
      [](const DaemonConfig& c) { return c.node_name; }},
     {"attach-mode", "MODE", "How programs attach to interfaces: auto, tcx or clsact",
      ValueKind::string, set_attach_mode, show_attach_mode},
+    // Open by default: closed drops the traffic of every workload whose identity is late
+    // (a source slower than the network, a full ipcache), which is an outage an operator
+    // should opt into; open keeps such a workload as reachable as any outside address.
+    {"fail-mode", "MODE",
+     "A workload whose own address has no identity yet: open (judged as world) or closed "
+     "(dropped unless the model allows world)",
+     ValueKind::string, set_fail_mode,
+     [](const DaemonConfig& c) { return std::string(fail_mode_name(c.fail_mode)); }},
     {"ipcache-entries", "N", "Capacity of the address -> identity map", ValueKind::count,
      [](DaemonConfig& c, std::string_view t) {
          return set_entries(c.capacities.ipcache_entries, t);

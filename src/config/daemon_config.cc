@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/config/daemon_config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <sstream>
 
@@ -28,13 +29,43 @@ constexpr size_t kMaxConfigFileBytes = 1u << 20;
 // Options that exist only on the command line: they steer this run, not the daemon.
 constexpr std::string_view kFlagOnly[] = {"config", "cleanup", "help", "version", "print-config"};
 
+// Every error is the one line flowwalld prints, whatever it echoes of the input (an unknown
+// option with a newline in it).
 Error invalid(std::string message) {
+    std::replace_if(
+        message.begin(), message.end(), [](unsigned char c) { return c < 0x20; }, '?');
     return Error{EINVAL, std::move(message)};
 }
 
 // Command-line text need not be UTF-8; replace what JSON cannot show instead of throwing.
 std::string json_quoted(std::string_view text) {
     return json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// A value as an error shows it. dump() recurses once per nesting level, so a value nested a
+// few hundred thousand deep (a file of '[') would overflow the stack: such a value is elided.
+bool nested_deeper_than(const json& value, int levels) {
+    if (!value.is_structured())
+        return false;
+    return levels == 0 || std::any_of(value.begin(), value.end(), [&](const json& item) {
+               return nested_deeper_than(item, levels - 1);
+           });
+}
+
+std::string shown(const json& value) {
+    if (nested_deeper_than(value, 32))
+        return value.is_array() ? "[...]" : "{...}";
+    return value.dump();
+}
+
+// A value the config file cannot hold (JSON is UTF-8) would make --print-config throw.
+bool is_utf8(std::string_view text) {
+    try {
+        (void)json(std::string(text)).dump();
+        return true;
+    } catch (const json::type_error&) {
+        return false;
+    }
 }
 
 std::vector<std::string_view> option_names(bool with_flag_only) {
@@ -135,7 +166,7 @@ Status apply_config_json(std::string_view json_text, const std::string& origin,
     json document;
     try {
         document = json::parse(json_text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) { // parse_error, and out_of_range for 1e999
         return invalid(origin + ": not valid JSON: " + without_exception_tag(e.what()));
     }
     if (!document.is_object())
@@ -164,7 +195,7 @@ Status apply_config_json(std::string_view json_text, const std::string& origin,
         }
         auto text = text_of(value, option->kind);
         if (!text)
-            return invalid(where + "value " + value.dump() + " is " +
+            return invalid(where + "value " + shown(value) + " is " +
                            std::string(value.type_name()) + ", expected " +
                            expected_json(option->kind));
         if (auto status = option->set(updated, *text); !status)
@@ -252,6 +283,9 @@ Result<CommandLineOutcome> load_daemon_config(const std::vector<std::string>& ar
     for (size_t i = 0; i < options.size(); ++i) {
         if (flags[i]->count() == 0)
             continue;
+        if (!is_utf8(values[i]))
+            return invalid("--" + std::string(options[i].name) + ": value " +
+                           json_quoted(values[i]) + " is not UTF-8 text");
         if (auto status = options[i].set(config, values[i]); !status)
             return invalid("--" + std::string(options[i].name) + ": value " +
                            json_quoted(values[i]) + " " + status.error().message);
@@ -310,6 +344,14 @@ const char* mode_name(uint8_t mode) {
         return "block";
     }
     return "invalid";
+}
+
+const char* fail_mode_name(FailMode mode) {
+    return mode == FailMode::closed ? "closed" : "open";
+}
+
+uint32_t settings_flags(const DaemonConfig& config) {
+    return config.fail_mode == FailMode::closed ? FW_SETTINGS_F_FAIL_CLOSED : 0u;
 }
 
 } // namespace flowwall::config

@@ -18,6 +18,18 @@
 
 namespace flowwall::config {
 
+// What the datapath does with a connection of a workload it cannot identify: on a guarded
+// interface, the workload's own address has no ipcache entry (the source has not reported
+// that address yet, it changed while flowwalld was down, the ipcache is full).
+//   open:   the address is `world`: the peer's mode and the model decide, as for any outside
+//           address; an unidentified workload may reach what `world` may reach.
+//   closed: the connection is dropped (reported as a block, source or destination `world`)
+//           unless the model allows the flow from or to `world`, whatever the modes say.
+// Neither mode changes what is judged where no program runs (a workload whose interface is
+// not guarded yet), nor what the daemon does when a source is unreachable: it keeps the
+// ipcache entries and links it has until the source lists again (docs/architecture.md).
+enum class FailMode { open, closed };
+
 struct DaemonConfig {
     std::filesystem::path config_file = "/etc/flowwall/config.json"; // --config (flag only)
     std::string log_level = "info"; // trace|debug|info|warn|error|critical|off
@@ -47,6 +59,8 @@ struct DaemonConfig {
     std::string web_listen = "127.0.0.1:9190"; // /metrics, /healthz; empty: off
 
     datapath::TcAttachMode attach_mode = datapath::TcAttachMode::automatic; // auto|tcx|clsact
+    // open|closed: what an unidentified workload gets (FailMode)
+    FailMode fail_mode = FailMode::open;
 
     datapath::FirewallCapacities capacities; // ipcache-entries, policy-entries, ...
     std::chrono::milliseconds conntrack_tcp_timeout = std::chrono::hours(6);
@@ -91,5 +105,9 @@ std::string format_duration(std::chrono::milliseconds duration); // "1h30m", "50
 // "learn" -> FW_MODE_LEARN ...; error lists the modes.
 Result<uint8_t> parse_mode(std::string_view text);
 const char* mode_name(uint8_t mode); // "learn", "alert", "block", "off", "unset"
+
+const char* fail_mode_name(FailMode mode); // "open", "closed"
+// fw_settings.flags for the datapath: FW_SETTINGS_F_FAIL_CLOSED when closed.
+uint32_t settings_flags(const DaemonConfig& config);
 
 } // namespace flowwall::config

@@ -63,6 +63,7 @@ json status_view(const DaemonInfo& info, const NodeSnapshot& snapshot) {
          {{"pin_dir", info.pin_dir},
           {"attach_mode", info.attach_mode},
           {"default_mode", config::mode_name(info.default_mode)},
+          {"fail_mode", info.fail_mode},
           {"programs", programs},
           {"interfaces_guarded", snapshot.guards_attached},
           {"interfaces_failed", snapshot.guards_failed},

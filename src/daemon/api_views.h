@@ -26,6 +26,7 @@ struct DaemonInfo {
     std::string pin_dir;
     std::string attach_mode; // "tcx" or "clsact": what this kernel gets
     uint8_t default_mode = 0;
+    std::string fail_mode = "open"; // "open" or "closed" (--fail-mode)
     struct Program {
         std::string name;
         uint32_t id = 0;

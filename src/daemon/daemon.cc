@@ -3,6 +3,7 @@
 
 #include "src/api/unix_http_server.h"
 #include "src/daemon/api_views.h"
+#include "src/daemon/capabilities.h"
 #include "src/daemon/capacity_watch.h"
 #include "src/daemon/cleanup.h"
 #include "src/daemon/control_routes.h"
@@ -92,7 +93,9 @@ int run_daemon(const config::DaemonConfig& config) {
     options.event_dedup_interval = config.event_dedup_interval;
     auto firewall = datapath::FirewallObject::load(options).value_or_throw();
     auto& maps = firewall->maps();
-    maps.settings.update(0, fw_settings{.default_mode = config.default_mode, .flags = 0})
+    maps.settings
+        .update(0, fw_settings{.default_mode = config.default_mode,
+                               .flags = config::settings_flags(config)}) // fail mode (issue 6)
         .value_or_throw();
 
     auto registry =
@@ -140,12 +143,16 @@ int run_daemon(const config::DaemonConfig& config) {
                (config.attach_mode == datapath::TcAttachMode::automatic && features.tcx);
     info.attach_mode = tcx ? "tcx" : "clsact";
     info.default_mode = config.default_mode;
+    info.fail_mode = config::fail_mode_name(config.fail_mode); // issue 6
     info.programs = {{"from_workload", datapath::program_id(from_fd)},
                      {"to_workload", datapath::program_id(to_fd)}};
 
-    CapacityWatch capacity(maps.stats, CapacityLimits{config.capacities.policy_entries,
-                                                      config.capacities.conntrack_entries,
-                                                      config.capacities.event_buffer_bytes});
+    // Loaded, pinned, files open; no thread yet (each thread has its own capabilities).
+    drop_unneeded_capabilities();
+    CapacityWatch capacity(maps.stats,
+                           CapacityLimits{config.capacities.policy_entries,
+                                          config.capacities.conntrack_entries,
+                                          config.capacities.event_buffer_bytes});
     ControlTargets targets{info, agent, *policy, audit_stream, pump.get(), &capacity};
     auto server =
         api::UnixHttpServer::start(config.socket, [&targets](const api::HttpRequest& request) {

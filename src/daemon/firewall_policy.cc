@@ -7,6 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace flowwall::daemon {
 
 using datapath::Error;
@@ -22,6 +24,9 @@ constexpr auto kKernelScanInterval = std::chrono::seconds(5);
 
 Result<learning::LearningSchedule> load_schedule(const std::filesystem::path& path,
                                                  const learning::LearningConfig& config) {
+    if (size_t removed = common::remove_interrupted_writes(path); removed > 0)
+        spdlog::info("learning state: removed {} temporary files left by an interrupted save",
+                     removed);
     std::error_code missing;
     auto previous = common::previous_version_path(path);
     if (!std::filesystem::exists(path, missing) && !std::filesystem::exists(previous, missing))
@@ -136,14 +141,29 @@ void FirewallPolicy::write_all_modes() {
 void FirewallPolicy::observe(const std::vector<std::string>& identities) {
     std::lock_guard lock(mutex_);
     auto now = Clock::now();
-    for (const auto& name : identities) {
-        if (schedule_.observe(name, now)) {
-            write_mode(name);
-            schedule_dirty_ = true;
-            spdlog::info("identity {} first seen: {} ", name,
-                         schedule_.mode_of(name) == FW_MODE_LEARN ? "learning" : "not learning");
-        }
+    std::vector<std::string> seen;
+    for (const auto& name : identities)
+        if (schedule_.observe(name, now))
+            seen.push_back(name);
+    if (seen.empty())
+        return;
+    // A learning period that is already over (0s: no learning) ends before the mode is
+    // written, not at the next tick: until then the identity would learn what it should block.
+    for (const auto& transition : schedule_.tick(now)) {
+        if (std::find(seen.begin(), seen.end(), transition.name) != seen.end())
+            continue;
+        write_mode(transition.name);
+        spdlog::info("identity {}: learning ended, now {}", transition.name,
+                     config::mode_name(transition.new_mode));
     }
+    for (const auto& name : seen) {
+        write_mode(name);
+        spdlog::info("identity {} first seen: {}", name,
+                     schedule_.mode_of(name) == FW_MODE_LEARN
+                         ? "learning"
+                         : std::string("now ") + config::mode_name(schedule_.mode_of(name)));
+    }
+    schedule_dirty_ = true;
 }
 
 void FirewallPolicy::flow_learned(const policy::FlowKey& flow, const std::string& workload,

@@ -83,6 +83,9 @@ std::string gather_metrics(WebTargets& targets) {
     input.interfaces_failed = snapshot->guards_failed;
     input.events_received = targets.events.events();
     input.audit_records = {{"alert", targets.events.alerts()}, {"block", targets.events.blocks()}};
+    // From the map, not the config: what the programs actually apply.
+    auto settings = targets.maps.settings.lookup(0);
+    input.fail_closed = settings && (settings->flags & FW_SETTINGS_F_FAIL_CLOSED) != 0;
     input.uptime_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - targets.started).count();
     return web::render_metrics(input);
@@ -99,10 +102,13 @@ web::HealthReport gather_health(const WebTargets& targets) {
     }
     if (!snapshot->ipcache_error.empty())
         reasons += "ipcache: " + snapshot->ipcache_error + "\n";
+    auto settings = targets.maps.settings.lookup(0);
+    std::string fail_mode =
+        std::string("fail mode: ") +
+        (settings && (settings->flags & FW_SETTINGS_F_FAIL_CLOSED) != 0 ? "closed" : "open");
     if (reasons.empty())
-        return {true, "ok: datapath loaded, every source in sync"};
-    reasons.pop_back();
-    return {false, reasons};
+        return {true, "ok: datapath loaded, every source in sync\n" + fail_mode};
+    return {false, reasons + fail_mode};
 }
 
 } // namespace flowwall::daemon

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/datapath/firewall_object.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cstring>
 
 #include "firewall.skel.h"
@@ -50,7 +52,23 @@ Status check_map_names(firewall_bpf* skeleton) {
     return {};
 }
 
+void log_migrations(const std::vector<MigrationOutcome>& outcomes) {
+    for (const auto& outcome : outcomes) {
+        if (outcome.converted)
+            spdlog::info("maps: migrated {} entries of {} into {} and unpinned it", outcome.copied,
+                         outcome.from, outcome.to);
+        else
+            spdlog::info("maps: unpinned {}, an older layout of {} with no migration; its "
+                         "content is rebuilt",
+                         outcome.from, outcome.to);
+    }
+}
+
 } // namespace
+
+std::vector<MapMigration> firewall_map_migrations() {
+    return {};
+}
 
 Result<std::unique_ptr<FirewallObject>> FirewallObject::load(const FirewallOptions& options) {
     SkeletonOwner skeleton(firewall_bpf__open());
@@ -77,6 +95,10 @@ Result<std::unique_ptr<FirewallObject>> FirewallObject::load(const FirewallOptio
     if (auto status = load_object(skeleton->obj, "firewall (bpf/firewall.bpf.c)"); !status)
         return status.error();
     if (!options.pin_dir.empty()) {
+        auto migrated = migrate_older_maps(skeleton->obj, options.pin_dir, options.migrations);
+        if (!migrated)
+            return migrated.error();
+        log_migrations(migrated.value());
         if (auto status = pin_programs(skeleton->obj, options.pin_dir); !status)
             return status.error();
     }

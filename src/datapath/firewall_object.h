@@ -8,9 +8,11 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "flowwall/abi.h"
 #include "src/datapath/counters.h"
+#include "src/datapath/object_loading.h"
 #include "src/datapath/result.h"
 #include "src/datapath/typed_map.h"
 
@@ -28,6 +30,11 @@ struct FirewallCapacities {
     uint32_t event_buffer_bytes = FW_DEFAULT_EVENTS_BYTES; // power of two, >= page size
 };
 
+// How pinned maps of older layouts become the current ones (object_loading.h). Empty while
+// every map is at its first layout: a layout change bumps the map's version in abi.h and
+// adds its conversion here; without one, the older map is dropped and rebuilt by user space.
+std::vector<MapMigration> firewall_map_migrations();
+
 struct FirewallOptions {
     // Where maps and programs are pinned; empty: nothing is pinned (tests, benchmarks).
     std::filesystem::path pin_dir;
@@ -36,6 +43,8 @@ struct FirewallOptions {
     std::chrono::nanoseconds conntrack_other_timeout = std::chrono::seconds(60);
     // At most one event per (flow, kind) in this interval.
     std::chrono::nanoseconds event_dedup_interval = std::chrono::seconds(5);
+    // Applied to older pins in pin_dir after load.
+    std::vector<MapMigration> migrations = firewall_map_migrations();
 };
 
 enum class FirewallProgram { from_workload, to_workload };

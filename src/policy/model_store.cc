@@ -88,21 +88,9 @@ std::filesystem::path ModelStore::previous_file() const {
 }
 
 void ModelStore::remove_interrupted_saves() {
-    // write_file_atomically's names: ".model.json.tmp.XXXXXX" for the new content and
-    // "model.json.prev.tmp" while keeping the previous version.
-    std::string temp_prefix = "." + file_.filename().string() + ".tmp.";
-    std::string staging = previous_file().filename().string() + ".tmp";
-    std::error_code ec;
-    for (std::filesystem::directory_iterator it(file_.parent_path(), ec), end; !ec && it != end;
-         it.increment(ec)) {
-        auto name = it->path().filename().string();
-        if (name.rfind(temp_prefix, 0) != 0 && name != staging)
-            continue;
-        std::error_code removed;
-        if (std::filesystem::remove(it->path(), removed))
-            spdlog::info("model: removed {}, left by a save that was interrupted",
-                         it->path().string());
-    }
+    if (size_t removed = common::remove_interrupted_writes(file_); removed > 0)
+        spdlog::info("model: removed {} temporary files left by a save that was interrupted",
+                     removed);
 }
 
 Result<Model> ModelStore::load() {

@@ -147,6 +147,10 @@ std::string render_metrics(const MetricsInput& in) {
         out.sample("flowwall_audit_records_total", {{"action", action}},
                    found == in.audit_records.end() ? 0.0 : static_cast<double>(found->second));
     }
+    out.family("flowwall_fail_mode", "gauge",
+               "The datapath's fail mode (--fail-mode); the mode with value 1 is in force");
+    out.sample("flowwall_fail_mode", {{"mode", "open"}}, in.fail_closed ? 0.0 : 1.0);
+    out.sample("flowwall_fail_mode", {{"mode", "closed"}}, in.fail_closed ? 1.0 : 0.0);
     out.family("flowwall_uptime_seconds", "gauge", "Seconds since flowwalld started");
     out.sample("flowwall_uptime_seconds", {}, in.uptime_seconds);
     return out.text();

@@ -47,6 +47,7 @@ struct MetricsInput {
     uint64_t events_received = 0;
     std::map<std::string, uint64_t> audit_records; // by action: alert, block
     double uptime_seconds = 0;
+    bool fail_closed = false; // --fail-mode, as the datapath has it
 };
 
 std::string render_metrics(const MetricsInput& input);

@@ -73,6 +73,24 @@ std::vector<std::string> DaemonProcess::base_args() const {
 }
 
 void DaemonProcess::start(std::chrono::milliseconds timeout) {
+    launch();
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            throw std::runtime_error("flowwalld exited during start-up:\n" + log());
+        }
+        if (cli({"status"}).ok())
+            return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw std::runtime_error("flowwalld did not answer within the start-up timeout:\n" + log());
+}
+
+void DaemonProcess::launch() {
+    if (running())
+        throw std::logic_error("flowwalld is running already: stop() it first");
     std::vector<std::string> args = base_args();
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
@@ -91,18 +109,6 @@ void DaemonProcess::start(std::chrono::milliseconds timeout) {
         ::execv(argv[0], argv.data());
         ::_exit(127);
     }
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            throw std::runtime_error("flowwalld exited during start-up:\n" + log());
-        }
-        if (cli({"status"}).ok())
-            return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    throw std::runtime_error("flowwalld did not answer within the start-up timeout:\n" + log());
 }
 
 int DaemonProcess::stop(int signal) {

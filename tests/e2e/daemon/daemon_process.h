@@ -27,7 +27,11 @@ public:
 
     // Starts flowwalld and waits (bounded) until `flowwall status` answers. Throws with the
     // daemon's log when it exits or does not answer in time.
+    // Works again after stop(), with the same state dir, socket and pin dir: a restart.
     void start(std::chrono::milliseconds timeout = std::chrono::seconds(15));
+    // Only forks and execs flowwalld, without waiting for it to answer: for tests that kill
+    // it part way through start-up.
+    void launch();
     // Sends `signal` and waits for the exit; returns the exit status (-1 if killed by signal).
     int stop(int signal = 15);
     bool running() const { return pid_ > 0; }

@@ -249,6 +249,34 @@ TEST(LoadDaemonConfig, FlagErrorsStartWithTheFlag) {
     EXPECT_EQ(flag_error({"--config", ""}), "--config: value \"\" is not a path");
 }
 
+// Found by tests/fuzz (daemon_config): a number too large for a double threw past the
+// parse_error handler, aborting flowwalld at start.
+TEST(DaemonConfig, ANumberTooLargeForADoubleIsAnError) {
+    EXPECT_EQ(file_error(R"({"log-level": 1e999})"),
+              kOrigin + ": not valid JSON: number overflow parsing '1e999'");
+}
+
+// Found while fuzzing (docs/fuzzing.md), though too deep for the fuzzers' inputs: showing a
+// value nested this deep in the error recursed once per level and overflowed the stack.
+TEST(DaemonConfig, DeeplyNestedValuesAreElidedInErrors) {
+    const std::string nested = std::string(500'000, '[') + std::string(500'000, ']');
+    EXPECT_EQ(file_error(R"({"log-level": )" + nested + "}"),
+              kOrigin + ": key \"log-level\": value [...] is array, expected a string");
+}
+
+// Found by tests/fuzz (daemon_config): the unknown option was echoed with its newline.
+TEST(LoadDaemonConfig, ErrorsStayOneLineWhateverTheArgumentsHold) {
+    EXPECT_EQ(flag_error({"--log-\nlevel", "info"}),
+              "--log-?level: unknown option; did you mean --log-level? (see --help)");
+}
+
+// Found by tests/fuzz (daemon_config): --print-config threw, aborting flowwalld, on a path
+// that is not UTF-8, which no config file (JSON) can hold.
+TEST(LoadDaemonConfig, FlagValuesThatAreNotUtf8AreRefused) {
+    EXPECT_EQ(flag_error({"--socket", "/run/\xe1.sock", "--print-config"}),
+              "--socket: value \"/run/\xef\xbf\xbd.sock\" is not UTF-8 text");
+}
+
 TEST(LoadDaemonConfig, HelpListsEveryOptionWithItsDefault) {
     auto outcome = load_daemon_config({"--help", "--log-level", "loud"});
     ASSERT_TRUE(outcome.ok());

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tests/e2e/reliability/reliability_support.h"
+
+#include "src/datapath/tc_attachment.h"
+#include "src/datapath/unique_fd.h"
+
+#include <bpf/bpf.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace flowwall::testing {
+
+using nlohmann::json;
+
+json endpoint_entry(const std::string& name, const std::string& identity,
+                    const Workload& workload) {
+    return {{"name", name},
+            {"identity", identity},
+            {"netns", workload.netns_path},
+            {"addresses", {workload.v4.str(), workload.v6.str()}}};
+}
+
+void write_endpoints(const std::filesystem::path& path, const json& entries) {
+    auto temp = path.string() + ".tmp";
+    std::ofstream(temp) << json{{"endpoints", entries}}.dump(2);
+    std::filesystem::rename(temp, path);
+}
+
+json model_flow(const std::string& src, const std::string& dst, uint16_t port,
+                const std::string& protocol) {
+    return {{"src", src},
+            {"dst", dst},
+            {"port", port},
+            {"protocol", protocol},
+            {"first_seen", "2026-01-01T00:00:00Z"},
+            {"last_seen", "2026-01-01T00:00:00Z"},
+            {"count", 1},
+            {"nodes", json::array()},
+            {"workloads", json::array()}};
+}
+
+void write_model(const std::filesystem::path& path, const json& flows) {
+    std::ofstream(path) << json{{"version", 1}, {"flows", flows}}.dump();
+}
+
+namespace {
+
+datapath::UniqueFd open_pin(const std::filesystem::path& path) {
+    return datapath::UniqueFd(::bpf_obj_get(path.c_str()));
+}
+
+} // namespace
+
+PinnedIds pinned_ids(const std::filesystem::path& pin_dir) {
+    PinnedIds ids;
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(pin_dir, error)) {
+        if (entry.is_directory(error))
+            continue;
+        auto fd = open_pin(entry.path());
+        bpf_map_info info{};
+        uint32_t length = sizeof(info);
+        if (fd.valid() && ::bpf_obj_get_info_by_fd(fd.get(), &info, &length) == 0)
+            ids.maps[entry.path().filename().string()] = info.id;
+    }
+    for (const auto& entry : std::filesystem::directory_iterator(pin_dir / "links", error)) {
+        auto fd = open_pin(entry.path());
+        bpf_link_info info{};
+        uint32_t length = sizeof(info);
+        if (fd.valid() && ::bpf_obj_get_info_by_fd(fd.get(), &info, &length) == 0) {
+            ids.links[entry.path().filename().string()] = info.id;
+            ids.link_programs[entry.path().filename().string()] = info.prog_id;
+        }
+    }
+    return ids;
+}
+
+std::vector<uint32_t> daemon_program_ids(const DaemonProcess& daemon) {
+    std::vector<uint32_t> ids;
+    for (const auto& program : daemon.cli_json({"status"}).at("datapath").at("programs"))
+        ids.push_back(program.at("id").get<uint32_t>());
+    return ids;
+}
+
+size_t programs_on(const Workload& workload, bool ingress) {
+    auto ids =
+        datapath::tcx_program_ids({workload.netns_path, workload.ifname},
+                                  ingress ? datapath::TcHook::ingress : datapath::TcHook::egress);
+    return ids ? ids.value().size() : 0;
+}
+
+TrafficLoop::TrafficLoop(Options options, std::function<TcpResult()> attempt)
+    : options_(std::move(options)) {
+    thread_ = std::jthread([this, attempt = std::move(attempt)](std::stop_token stop) {
+        const auto deadline = std::chrono::steady_clock::now() + options_.budget;
+        for (int i = 0; i < options_.max_attempts && !stop.stop_requested() &&
+                        std::chrono::steady_clock::now() < deadline;
+             ++i) {
+            TcpResult result = attempt();
+            ++attempts_;
+            bool as_expected = options_.expect_connected ? result.ok() : !result.connected;
+            if (!as_expected) {
+                ++unexpected_;
+                std::lock_guard lock(mutex_);
+                if (examples_.size() < 5)
+                    examples_.push_back(
+                        "attempt " + std::to_string(i) + ": " +
+                        (options_.expect_connected ? "failed: " + result.error : "connected"));
+            }
+            std::this_thread::sleep_for(options_.pause);
+        }
+    });
+}
+
+TrafficLoop::~TrafficLoop() {
+    thread_.request_stop();
+}
+
+void TrafficLoop::wait() {
+    if (thread_.joinable())
+        thread_.join();
+}
+
+std::string TrafficLoop::summary() const {
+    std::ostringstream out;
+    out << options_.name << ": " << attempts() << " attempts, " << unexpected()
+        << (options_.expect_connected ? " failed" : " got through");
+    std::lock_guard lock(mutex_);
+    for (const auto& example : examples_)
+        out << "\n  " << example;
+    return out.str();
+}
+
+} // namespace flowwall::testing

@@ -59,7 +59,7 @@ Result<Snapshot> parse_snapshot(const std::string& text) {
     json document;
     try {
         document = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) { // parse_error, and out_of_range for 1e999
         return Error{EINVAL, std::string("not valid JSON (") + e.what() + ")"};
     }
     if (!document.is_object())

@@ -91,6 +91,15 @@ TEST(EndpointsFile, RejectsBadDocuments) {
               std::string::npos);
     EXPECT_NE(error_of(R"({"endpoints": [3]})").find("endpoints[0]: is 3, expected an object"),
               std::string::npos);
+    // Found by tests/fuzz (endpoints_file): a number too large for a double threw past the
+    // parse_error handler and aborted the daemon.
+    EXPECT_NE(error_of(R"({"endpoints": [], "x": 1e999})").find("not valid JSON: number overflow"),
+              std::string::npos);
+    // Found while fuzzing, though too deep for the fuzzers' inputs: showing a value nested
+    // this deep recursed once per level and overflowed the stack.
+    const std::string nested = std::string(500'000, '[') + std::string(500'000, ']');
+    EXPECT_NE(error_of(R"({"endpoints": [)" + nested + "]}").find("is [...], expected an object"),
+              std::string::npos);
 }
 
 TEST(EndpointsFile, RejectsBadEndpointsAndSaysWhichAndWhy) {

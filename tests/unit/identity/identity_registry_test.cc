@@ -166,6 +166,8 @@ TEST(IdentityRegistry, ReportsEachKindOfCorruption) {
          "below next_id"},
         {R"({"version": 1, "next_id": 300, "identities": [{"name": "a b", "id": 256}]})",
          "identity name"},
+        // A number too large for a double threw past the parse_error handler (aborting).
+        {R"({"version": 1, "next_id": 1e999, "identities": []})", "number overflow"},
     };
     for (auto [content, expected] : cases) {
         TempDir dir;

@@ -126,6 +126,13 @@ TEST(ModelJson, TopLevelErrors) {
     expect_error(R"({"version": 1, "flows": [1]})", {"flows[0]", "expected an object"});
 }
 
+// Found while fuzzing (docs/fuzzing.md), though too deep for the fuzzers' inputs: showing a
+// value nested this deep in the error recursed once per level and overflowed the stack.
+TEST(ModelJson, DeeplyNestedValuesAreElidedInErrors) {
+    const std::string nested = std::string(500'000, '[') + std::string(500'000, ']');
+    expect_error(R"({"version": )" + nested + R"(, "flows": []})", {"found [...]"});
+}
+
 TEST(ModelJson, EveryFieldErrorNamesTheFlowAndTheField) {
     struct Case {
         std::function<void(json&)> breaks;

@@ -168,6 +168,10 @@ Result<IdentityRegistry> IdentityRegistry::open(const std::filesystem::path& sta
     state->file = state_dir / kFileName;
     state->id_limit = id_limit;
     auto previous_file = common::previous_version_path(state->file);
+    // A kill during a save leaves its temporary file; the rename never happened, so the
+    // file itself is whole, and the leftover would only pile up.
+    if (size_t removed = common::remove_interrupted_writes(state->file); removed > 0)
+        spdlog::info("identities: removed {} temporary file(s) of an interrupted save", removed);
 
     auto current = try_load(state->file);
     if (current.error && !current.corrupt)

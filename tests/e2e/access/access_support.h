@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // What the access tests share: a requirement that fails in CI and skips elsewhere (a tool, a
-// user), and reading a daemon's log lines by level.
+// user), a file removed at the end, and reading a daemon's log lines by level.
 #pragma once
 
 #include "tests/e2e/daemon/daemon_process.h"
@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,6 +24,15 @@
     } while (0)
 
 namespace flowwall::testing {
+
+// A file the test wrote, removed however the test ends.
+struct RemovedAtEnd {
+    std::filesystem::path path;
+    ~RemovedAtEnd() {
+        std::error_code ignored;
+        std::filesystem::remove(path, ignored);
+    }
+};
 
 // `command -v tool` as the test's own PATH sees it.
 inline bool have_tool(const std::string& tool) {

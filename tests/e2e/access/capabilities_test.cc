@@ -129,11 +129,8 @@ TEST(DaemonCapabilitiesTest, EveryThreadKeepsOnlyTheRuntimeSetAndStillWorks) {
     const Workload& late = lab.add_workload("late");
     auto endpoints = lab.prefix() + "-endpoints.json";
     auto endpoints_file = std::filesystem::temp_directory_path() / endpoints;
+    RemovedAtEnd remove_endpoints{endpoints_file};
     write_endpoints(endpoints_file, json::array());
-    struct RemoveFile {
-        std::filesystem::path path;
-        ~RemoveFile() { std::filesystem::remove(path); }
-    } remove_endpoints{endpoints_file};
 
     DaemonProcess daemon({"--docker", "false", "--endpoints-file", endpoints_file.string()});
     daemon.start();

@@ -72,16 +72,13 @@ TEST(WebEndpointAccessTest, WritesAreRefusedAndChangeNothing) {
     Lab lab;
     const Workload& web = lab.add_workload("web");
     auto endpoints = std::filesystem::temp_directory_path() / (lab.prefix() + "-endpoints.json");
+    RemovedAtEnd remove_endpoints{endpoints};
     std::ofstream(endpoints) << json{{"endpoints",
                                       {{{"name", "web-1"},
                                         {"identity", "web"},
                                         {"netns", web.netns_path},
                                         {"addresses", {web.v4.str()}}}}}}
                                     .dump();
-    struct RemoveFile {
-        std::filesystem::path path;
-        ~RemoveFile() { std::filesystem::remove(path); }
-    } remove_endpoints{endpoints};
 
     DaemonProcess daemon({"--docker", "false", "--endpoints-file", endpoints.string()});
     daemon.start();

@@ -39,10 +39,23 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args)
 }
 
 DaemonProcess::~DaemonProcess() {
-    if (running())
-        stop(SIGKILL);
-    ExecResult cleaned = cleanup();
     bool failed = ::testing::Test::HasFailure() || std::uncaught_exceptions() > 0;
+    // SIGTERM, not SIGKILL: a clean exit is part of what every test checks, and only an exit
+    // lets LeakSanitizer look for leaks in a sanitizer build.
+    if (running()) {
+        int code = stop(SIGTERM);
+        if (code != 0) {
+            ADD_FAILURE() << "flowwalld did not exit cleanly on SIGTERM (exit code " << code
+                          << ", -1: killed or did not exit in 10 s)";
+            failed = true;
+        }
+    }
+    std::string report = sanitizer_report();
+    if (!report.empty()) {
+        ADD_FAILURE() << "a sanitizer reported an error in flowwalld:\n" << report;
+        failed = true;
+    }
+    ExecResult cleaned = cleanup();
     if (!cleaned.ok()) {
         ADD_FAILURE() << "flowwalld --cleanup failed: " << cleaned.err;
         failed = true;
@@ -128,6 +141,20 @@ int DaemonProcess::stop(int signal) {
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
     return -1;
+}
+
+std::string DaemonProcess::sanitizer_report() const {
+    // ASan and LSan start with "==pid==ERROR: ...Sanitizer", UBSan with "file:line:col: runtime
+    // error:"; the report runs to the end of the log, since halt_on_error stops the process.
+    std::string text = log();
+    for (const char* marker :
+         {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: "}) {
+        auto at = text.find(marker);
+        if (at != std::string::npos)
+            return text.substr(
+                text.rfind('\n', at) == std::string::npos ? 0 : text.rfind('\n', at) + 1);
+    }
+    return {};
 }
 
 ExecResult DaemonProcess::cli(const std::vector<std::string>& args) const {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // A real flowwalld for end-to-end tests: the built binary, run as a child process with its
 // own state dir, control socket and bpffs pin dir, so tests never touch a daemon an operator
-// runs. The destructor stops it, runs `flowwalld --cleanup` with the same settings (which also
-// tests --cleanup) and removes the temp dir; the daemon's log is printed when a test failed.
+// runs. The destructor stops it with SIGTERM (the test fails unless it exits 0 and no sanitizer
+// reported anything), runs `flowwalld --cleanup` with the same settings (which also tests
+// --cleanup) and removes the temp dir; the daemon's log is printed when a test failed.
 #pragma once
 
 #include "tests/support/netns_lab.h"
@@ -50,6 +51,9 @@ public:
     const std::filesystem::path& pin_dir() const { return pin_dir_; }
     std::string socket() const { return (dir_ / "flowwall.sock").string(); }
     std::string log() const;
+    // What a sanitizer printed in the log (a sanitizer build), from its first report on; empty
+    // when nothing was reported.
+    std::string sanitizer_report() const;
     // "http://127.0.0.1:41234": the web endpoint as the daemon bound it.
     std::string web_address() const;
     // GET path on the web endpoint: {status, body}; status -1 when nothing answered.

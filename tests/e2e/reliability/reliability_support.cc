@@ -78,7 +78,9 @@ PinnedIds pinned_ids(const std::filesystem::path& pin_dir) {
 
 std::vector<uint32_t> daemon_program_ids(const DaemonProcess& daemon) {
     std::vector<uint32_t> ids;
-    for (const auto& program : daemon.cli_json({"status"}).at("datapath").at("programs"))
+    // Held by name: a range-for over a member of a temporary outlives the temporary.
+    const json status = daemon.cli_json({"status"});
+    for (const auto& program : status.at("datapath").at("programs"))
         ids.push_back(program.at("id").get<uint32_t>());
     return ids;
 }

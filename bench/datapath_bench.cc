@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // ns per packet through BPF_PROG_TEST_RUN for from_workload and, in the same run on the
 // same packets, an empty TC program. Cases: (a) a packet of an established connection,
-// (b) a new connection the model allows, (c) one it denies; at 10, 1,000 and 100,000
-// identities and policy entries. Each case runs a mix of distinct packets (different
-// identities and ports), so no single hot entry hides the map cost; each packet runs
+// (b) a new connection the model allows, (c) one it denies, all TCP; and a packet of an
+// established UDP flow, the only kind that pays a conntrack lookup (TCP is not tracked); at
+// 10, 1,000 and 100,000 identities and as many TCP and UDP flows in the model. Each case runs a mix
+// of distinct packets (different identities and ports), so no single hot entry hides the map cost;
+// each packet runs
 // `--repeat` times in a row (the kernel reports the mean), which measures the datapath with
 // warm caches, as on a busy node. --repeat 1 measures each packet cold instead: then the
 // syscall between runs evicts the maps from the cache and the figures mostly count misses.
 //
 // A bare SYN is judged in full every time it is seen (bpf/lib/conntrack.h), so repeating
-// one measures a new connection each time: lookups, verdict and conntrack insert.
+// one measures a new connection each time: lookups and verdict.
 //
 //   bench/datapath_bench [--json] [--rounds N] [--packets N] [--repeat N]
 #include <algorithm>
@@ -65,12 +67,12 @@ Address address_of(uint32_t i) {
 
 constexpr uint16_t service_port = 5432;
 
-// A fresh firewall with `entries` workloads, each in block mode, and `entries` flows in the
-// model: i -> i+1 on the service port.
+// A fresh firewall with `entries` workloads, each in block mode, and 2 x `entries` flows in
+// the model: i -> i+1 on the service port, TCP and UDP.
 std::unique_ptr<FirewallObject> populated_firewall(uint32_t entries) {
     flowwall::datapath::FirewallOptions options;
     options.capacities.ipcache_entries = entries + 16;
-    options.capacities.policy_entries = entries + 16;
+    options.capacities.policy_entries = 2 * entries + 16;
     options.capacities.mode_entries = first_identity + entries; // array indexed by identity
     options.capacities.conntrack_entries = 1 << 20;
     auto firewall = FirewallObject::load(options).value_or_throw();
@@ -80,25 +82,32 @@ std::unique_ptr<FirewallObject> populated_firewall(uint32_t entries) {
         maps.ipcache.update(flowwall::datapath::ipcache_key(ip), {first_identity + i, 0})
             .value_or_throw();
         maps.modes.update(first_identity + i, {FW_MODE_BLOCK}).value_or_throw();
-        auto flow = flowwall::datapath::policy_key(
-            first_identity + i, first_identity + (i + 1) % entries, service_port, IPPROTO_TCP);
-        maps.policy.update(flow, {FW_POLICY_F_MANUAL}).value_or_throw();
+        for (uint8_t protocol : {IPPROTO_TCP, IPPROTO_UDP}) {
+            auto flow = flowwall::datapath::policy_key(
+                first_identity + i, first_identity + (i + 1) % entries, service_port, protocol);
+            maps.policy.update(flow, {FW_POLICY_F_MANUAL}).value_or_throw();
+        }
     }
     return firewall;
 }
 
-// SYNs from random workloads to their modelled (or, if `denied`, unmodelled) peer.
-std::vector<std::vector<uint8_t>> syn_mix(uint32_t entries, int count, uint16_t port_base,
-                                          bool denied, std::mt19937& random) {
+// First packets (TCP: SYNs) from random workloads to their modelled (or, if `denied`,
+// unmodelled) peer.
+std::vector<std::vector<uint8_t>> opening_mix(uint32_t entries, int count, uint16_t port_base,
+                                              bool denied, std::mt19937& random,
+                                              uint8_t protocol = IPPROTO_TCP) {
     std::uniform_int_distribution<uint32_t> pick(0, entries - 1);
     std::vector<std::vector<uint8_t>> frames;
     for (int k = 0; k < count; ++k) {
         uint32_t i = pick(random);
         uint32_t peer = (i + 1) % entries;
         uint16_t dport = denied ? service_port + 1 : service_port;
-        frames.push_back(PacketBuilder::tcp(address_of(i), static_cast<uint16_t>(port_base + k),
-                                            address_of(peer), dport, TcpFlags::syn)
-                             .build());
+        auto sport = static_cast<uint16_t>(port_base + k);
+        frames.push_back(
+            (protocol == IPPROTO_TCP
+                 ? PacketBuilder::tcp(address_of(i), sport, address_of(peer), dport, TcpFlags::syn)
+                 : PacketBuilder::udp(address_of(i), sport, address_of(peer), dport))
+                .build());
     }
     return frames;
 }
@@ -129,11 +138,12 @@ std::vector<CaseResult> run_entries(uint32_t entries, int empty_fd, const Settin
                                     std::mt19937& random) {
     auto firewall = populated_firewall(entries);
     const int fw = firewall->program_fd(FirewallProgram::from_workload);
-    std::vector<double> est, est_empty, allowed, allowed_empty, denied, denied_empty;
+    std::vector<double> est, est_empty, allowed, allowed_empty, denied, denied_empty, udp,
+        udp_empty;
 
     // (a) established: open the connections once, then measure their later packets.
     const int repeat = settings.repeat;
-    auto opened = syn_mix(entries, settings.packets, 1024, false, random);
+    auto opened = opening_mix(entries, settings.packets, 1024, false, random);
     mean_ns(fw, opened, 1);
     auto established = acks_of(opened);
     for (int round = 0; round < settings.rounds; ++round) {
@@ -142,21 +152,30 @@ std::vector<CaseResult> run_entries(uint32_t entries, int empty_fd, const Settin
     }
     // (b) new allowed connections: fresh source ports every round.
     for (int round = 0; round < settings.rounds; ++round) {
-        auto fresh =
-            syn_mix(entries, settings.packets,
-                    static_cast<uint16_t>(2048 + round * settings.packets % 60000), false, random);
+        auto fresh = opening_mix(entries, settings.packets,
+                                 static_cast<uint16_t>(2048 + round * settings.packets % 60000),
+                                 false, random);
         allowed_empty.push_back(mean_ns(empty_fd, fresh, repeat));
         allowed.push_back(mean_ns(fw, fresh, repeat));
     }
     // (c) denied: not in the model, both ends block; nothing is tracked.
-    auto refused = syn_mix(entries, settings.packets, 3072, true, random);
+    auto refused = opening_mix(entries, settings.packets, 3072, true, random);
     for (int round = 0; round < settings.rounds; ++round) {
         denied_empty.push_back(mean_ns(empty_fd, refused, repeat));
         denied.push_back(mean_ns(fw, refused, repeat));
     }
+    // (a') established UDP: the first run of each packet opens its flow, later ones hit the
+    // conntrack entry.
+    auto flows = opening_mix(entries, settings.packets, 4096, false, random, IPPROTO_UDP);
+    mean_ns(fw, flows, 1);
+    for (int round = 0; round < settings.rounds; ++round) {
+        udp_empty.push_back(mean_ns(empty_fd, flows, repeat));
+        udp.push_back(mean_ns(fw, flows, repeat));
+    }
     return {{"established", entries, median(est), median(est_empty)},
             {"new_allowed", entries, median(allowed), median(allowed_empty)},
-            {"new_denied", entries, median(denied), median(denied_empty)}};
+            {"new_denied", entries, median(denied), median(denied_empty)},
+            {"established_udp", entries, median(udp), median(udp_empty)}};
 }
 
 Settings parse_args(int argc, char** argv) {
@@ -211,10 +230,10 @@ int main(int argc, char** argv) try {
                       << "\n";
         return 0;
     }
-    std::printf("%-12s %8s %14s %10s %12s\n", "case", "entries", "from_workload", "empty",
+    std::printf("%-15s %8s %14s %10s %12s\n", "case", "entries", "from_workload", "empty",
                 "difference");
     for (const auto& r : results)
-        std::printf("%-12s %8u %11.1f ns %7.1f ns %+9.1f ns\n", r.name.c_str(), r.entries,
+        std::printf("%-15s %8u %11.1f ns %7.1f ns %+9.1f ns\n", r.name.c_str(), r.entries,
                     r.ns_per_packet, r.empty_ns_per_packet,
                     r.ns_per_packet - r.empty_ns_per_packet);
     return 0;

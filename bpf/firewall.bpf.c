@@ -7,8 +7,9 @@
  *   from_workload: ingress of the host-side peer: packets the workload sends.
  *   to_workload:   egress of the host-side peer: packets on their way to the workload.
  *
- * Both run the same steps; a connection between two local workloads is judged once, at
- * the first hook it meets, and the second hook finds its conntrack entry.
+ * Both run the same steps. A UDP/ICMP flow between two local workloads is judged once, at
+ * the first hook it meets, and the second hook finds its conntrack entry; a TCP SYN is
+ * judged at both (the same verdict: one model, one pair of identities).
  *
  * Verdicts: TC_ACT_SHOT drops; a pass is TC_ACT_UNSPEC, "no objection", so programs after
  * ours on the same hook (tcx chain or cls_bpf filters) still have their say.
@@ -36,8 +37,8 @@ static __always_inline void fw_linearize_headers(struct __sk_buff* skb) {
 }
 
 static __always_inline __u32 fw_judge_new_connection(struct __sk_buff* skb,
-                                                     const struct fw_packet* pkt, __u32 direction,
-                                                     __u64 jiffies) {
+                                                     const struct fw_packet* pkt,
+                                                     __u32 direction) {
     __u8 src_in_ipcache, dst_in_ipcache;
     struct fw_policy_key flow = {
         .src_identity =
@@ -67,8 +68,9 @@ static __always_inline __u32 fw_judge_new_connection(struct __sk_buff* skb,
             kind = 0;
         }
     }
-    if (!fw_reason_is_drop(reason)) {
-        failure = fw_ct_create(pkt, flow.src_identity, flow.dst_identity, reason, jiffies);
+    if (!fw_reason_is_drop(reason) && pkt->tuple.protocol != IPPROTO_TCP) {
+        failure = fw_ct_create(pkt, flow.src_identity, flow.dst_identity, reason,
+                               bpf_jiffies64());
         if (failure)
             fw_count(&fw_stats_v1, failure, 0);
     }
@@ -88,7 +90,6 @@ static __always_inline __u32 fw_judge_new_connection(struct __sk_buff* skb,
 
 static __always_inline __u32 fw_judge(struct __sk_buff* skb, __u32 direction) {
     struct fw_packet pkt = {};
-    __u64 jiffies;
     __u32 reason;
 
     fw_linearize_headers(skb);
@@ -96,23 +97,15 @@ static __always_inline __u32 fw_judge(struct __sk_buff* skb, __u32 direction) {
     if (reason != FW_PARSED)
         return reason;
 
-    jiffies = bpf_jiffies64();
-    if (fw_tcp_is_opening(&pkt))
-        return fw_judge_new_connection(skb, &pkt, direction, jiffies);
+    /* TCP needs no conntrack (lib/conntrack.h): its flags tell an opening SYN from the rest. */
+    if (pkt.tuple.protocol == IPPROTO_TCP)
+        return fw_tcp_is_opening(&pkt) ? fw_judge_new_connection(skb, &pkt, direction)
+                                       : FW_REASON_TCP_ESTABLISHED;
 
-    reason = fw_ct_lookup(&pkt, jiffies);
+    reason = fw_ct_lookup(&pkt, bpf_jiffies64());
     if (reason != FW_CT_MISS)
         return reason;
-
-    if (fw_tcp_is_midstream(&pkt)) {
-        /* Identities are left 0: nobody judged this connection. */
-        __u32 failure =
-            fw_ct_create(&pkt, FW_ID_UNKNOWN, FW_ID_UNKNOWN, FW_REASON_TCP_MIDSTREAM, jiffies);
-        if (failure)
-            fw_count(&fw_stats_v1, failure, 0);
-        return FW_REASON_TCP_MIDSTREAM;
-    }
-    return fw_judge_new_connection(skb, &pkt, direction, jiffies);
+    return fw_judge_new_connection(skb, &pkt, direction);
 }
 
 static __always_inline int fw_tc_verdict(struct __sk_buff* skb, __u32 reason) {

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Connection tracking: only the first packet of a connection is judged. One entry per
- * connection, keyed by the tuple of its first packet, in the map of its family; replies
- * find it by the reversed tuple, so an established packet costs one lookup and a reply
- * two.
+ * Connection tracking for UDP and ICMP: only the first packet of a flow is judged. One entry
+ * per flow, keyed by the tuple of its first packet, in the map of its family; replies find it
+ * by the reversed tuple, so a later packet costs one lookup and a reply two.
+ *
+ * TCP is not tracked: a TCP packet says itself whether it opens a connection (a bare SYN),
+ * and every other TCP packet passes anyway, because it belongs to a connection whose SYN was
+ * judged or to one older than the programs, which a daemon restart must not cut. An entry
+ * would change no verdict; it would cost a lookup on every packet, an insert per connection
+ * and room in the LRU that UDP flows need.
  */
 #ifndef FW_BPF_CONNTRACK_H
 #define FW_BPF_CONNTRACK_H
@@ -14,17 +19,12 @@
 /* Returned by fw_ct_lookup() when no live entry matches. */
 #define FW_CT_MISS ((__u32)-1)
 
-/* Idle timeouts in jiffies; load-time settings, converted by user space, which knows the
- * kernel's HZ. The defaults assume HZ=250. */
-const volatile __u64 fw_ct_timeout_tcp_jiffies = 6 * 3600 * 250;
-const volatile __u64 fw_ct_timeout_other_jiffies = 60 * 250;
+/* Idle timeout in jiffies; a load-time setting, converted by user space, which knows the
+ * kernel's HZ. The default assumes HZ=250. */
+const volatile __u64 fw_ct_timeout_jiffies = 60 * 250;
 
-static __always_inline int fw_ct_expired(const struct fw_ct_value* entry, __u8 protocol,
-                                         __u64 now) {
-    __u64 timeout =
-        protocol == IPPROTO_TCP ? fw_ct_timeout_tcp_jiffies : fw_ct_timeout_other_jiffies;
-
-    return now - entry->last_seen_jiffies > timeout;
+static __always_inline int fw_ct_expired(const struct fw_ct_value* entry, __u64 now) {
+    return now - entry->last_seen_jiffies > fw_ct_timeout_jiffies;
 }
 
 /* Writing last_seen on every packet would bounce the entry's cache line between CPUs;
@@ -61,13 +61,13 @@ static __always_inline struct fw_ct_value* fw_ct_find(const struct fw_tuple* tup
 static __always_inline __u32 fw_ct_lookup(const struct fw_packet* pkt, __u64 now) {
     struct fw_ct_value* entry = fw_ct_find(&pkt->tuple, 0);
 
-    if (entry && !fw_ct_expired(entry, pkt->tuple.protocol, now)) {
+    if (entry && !fw_ct_expired(entry, now)) {
         fw_ct_touch(entry, now);
         return FW_REASON_CT_ESTABLISHED;
     }
 
     entry = fw_ct_find(&pkt->tuple, 1);
-    if (entry && !fw_ct_expired(entry, pkt->tuple.protocol, now)) {
+    if (entry && !fw_ct_expired(entry, now)) {
         fw_ct_touch(entry, now);
         if (!(entry->flags & FW_CT_F_REPLY_SEEN))
             __sync_fetch_and_or(&entry->flags, FW_CT_F_REPLY_SEEN);
@@ -76,18 +76,10 @@ static __always_inline __u32 fw_ct_lookup(const struct fw_packet* pkt, __u64 now
     return FW_CT_MISS;
 }
 
-/* Only a SYN without ACK opens a TCP connection; any other TCP packet without an entry
- * belongs to a connection older than the programs (a daemon restart must not cut it). */
-static __always_inline int fw_tcp_is_midstream(const struct fw_packet* pkt) {
-    return pkt->tuple.protocol == IPPROTO_TCP &&
-           (pkt->tcp_flags & (FW_TCP_SYN | FW_TCP_ACK)) != FW_TCP_SYN;
-}
-
-/* A SYN without ACK is always the first packet of a connection (or its retransmission,
- * which gets the same verdict again): it is judged without a conntrack lookup. */
+/* Only a SYN without ACK opens a TCP connection (a retransmitted one is judged again and
+ * gets the same verdict). */
 static __always_inline int fw_tcp_is_opening(const struct fw_packet* pkt) {
-    return pkt->tuple.protocol == IPPROTO_TCP &&
-           (pkt->tcp_flags & (FW_TCP_SYN | FW_TCP_ACK)) == FW_TCP_SYN;
+    return (pkt->tcp_flags & (FW_TCP_SYN | FW_TCP_ACK)) == FW_TCP_SYN;
 }
 
 /* Returns 0, or FW_CTR_CT_FULL when the entry could not be stored. */

@@ -50,8 +50,9 @@ struct {
     __type(value, struct fw_settings);
 } fw_settings_v1 SEC(".maps");
 
-/* LRU: when full, the oldest connection is forgotten instead of new ones being refused. A
- * forgotten TCP connection is re-adopted by its next packet (mid-stream rule). */
+/* UDP and ICMP flows (TCP is not tracked). LRU: when full, the least recently used flow is
+ * forgotten instead of new ones being refused; its next packet from the opening side is
+ * judged again, and a reply that comes first is judged as a new flow of its own. */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, FW_DEFAULT_CT_ENTRIES);

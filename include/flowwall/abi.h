@@ -135,8 +135,8 @@ struct fw_settings {
  * whatever the modes say. Without the flag (fail open) that end is judged as `world`. */
 #define FW_SETTINGS_F_FAIL_CLOSED 0x1
 
-/* fw_ct4_v1 / fw_ct6_v1: one entry per connection, keyed by the tuple of its first
- * packet. One map per family: hashing the 16-byte IPv4 key instead of a 40-byte
+/* fw_ct4_v1 / fw_ct6_v1: one entry per UDP or ICMP flow, keyed by the tuple of its first
+ * packet (TCP is not tracked: its flags say which packet opens a connection). One map per family: hashing the 16-byte IPv4 key instead of a 40-byte
  * family-agnostic one is most of an established packet's cost. */
 struct fw_ct4_key {
     __u32 src_addr;
@@ -183,9 +183,10 @@ struct fw_dedup_value {
 /* Why a packet got its verdict. Numbered: counters and events carry these numbers, and
  * dashboards keep them, so values never change meaning; new reasons go at the end. */
 enum fw_reason {
-    FW_REASON_CT_ESTABLISHED = 0,  /* pass: later packet of a tracked connection */
-    FW_REASON_CT_REPLY = 1,        /* pass: reply of a tracked connection */
-    FW_REASON_TCP_MIDSTREAM = 2,   /* pass: TCP without SYN and no entry: predates us, tracked */
+    FW_REASON_CT_ESTABLISHED = 0,  /* pass: later packet of a tracked (UDP/ICMP) flow */
+    FW_REASON_CT_REPLY = 1,        /* pass: reply of a tracked (UDP/ICMP) flow */
+    FW_REASON_TCP_ESTABLISHED = 2, /* pass: TCP other than a bare SYN: a judged SYN opened its
+                                    * connection, or it predates the programs */
     FW_REASON_POLICY_ALLOW = 3,    /* pass: new connection, in the model */
     FW_REASON_LEARNED = 4,         /* pass: new connection, an end learns: added to the model */
     FW_REASON_ALERT = 5,           /* pass: not in the model, strictest mode alert: reported */

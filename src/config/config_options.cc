@@ -343,12 +343,6 @@ const std::vector<ConfigOption> kOptions = {
          return set_event_buffer_bytes(c.capacities.event_buffer_bytes, t);
      },
      [](const DaemonConfig& c) { return std::to_string(c.capacities.event_buffer_bytes); }},
-    {"conntrack-tcp-timeout", "DURATION", "Idle time after which a TCP connection is forgotten",
-     ValueKind::duration,
-     [](DaemonConfig& c, std::string_view t) {
-         return set_duration(c.conntrack_tcp_timeout, t, 1s, 168h);
-     },
-     [](const DaemonConfig& c) { return format_duration(c.conntrack_tcp_timeout); }},
     {"conntrack-other-timeout", "DURATION", "Idle time after which a UDP/ICMP flow is forgotten",
      ValueKind::duration,
      [](DaemonConfig& c, std::string_view t) {

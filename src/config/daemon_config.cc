@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -28,6 +29,21 @@ constexpr size_t kMaxConfigFileBytes = 1u << 20;
 
 // Options that exist only on the command line: they steer this run, not the daemon.
 constexpr std::string_view kFlagOnly[] = {"config", "cleanup", "help", "version", "print-config"};
+
+// Options taken out, and why: better than "did you mean" the nearest option still there.
+constexpr std::pair<std::string_view, std::string_view> kRemoved[] = {
+    {"conntrack-tcp-timeout",
+     "was removed: TCP connections are not tracked (a bare SYN is judged, every other TCP "
+     "packet passes), so nothing times out; delete it (--conntrack-other-timeout covers UDP "
+     "and ICMP)"},
+};
+
+std::optional<std::string_view> removed_because(std::string_view name) {
+    for (const auto& [removed, why] : kRemoved)
+        if (name == removed)
+            return why;
+    return std::nullopt;
+}
 
 // Every error is the one line flowwalld prints, whatever it echoes of the input (an unknown
 // option with a newline in it).
@@ -152,6 +168,8 @@ Error unexpected_argument(const std::string& argument) {
                        ": flowwalld takes no positional arguments (see --help)");
     auto name = argument.substr(name_start);
     name = name.substr(0, name.find('='));
+    if (auto why = removed_because(name))
+        return invalid("--" + name + " " + std::string(*why));
     auto names = option_names(true);
     auto closest = detail::closest_name(name, names);
     return invalid(argument.substr(0, argument.find('=')) + ": unknown option" +
@@ -182,6 +200,8 @@ Status apply_config_json(std::string_view json_text, const std::string& origin,
         std::string where = origin + ": key " + json_quoted(key) + ": ";
         const ConfigOption* option = detail::find_option(key);
         if (option == nullptr) {
+            if (auto why = removed_because(key))
+                return invalid(where + std::string(*why));
             bool flag_only =
                 std::find(std::begin(kFlagOnly), std::end(kFlagOnly), key) != std::end(kFlagOnly);
             if (flag_only)

@@ -63,7 +63,6 @@ struct DaemonConfig {
     FailMode fail_mode = FailMode::open;
 
     datapath::FirewallCapacities capacities; // ipcache-entries, policy-entries, ...
-    std::chrono::milliseconds conntrack_tcp_timeout = std::chrono::hours(6);
     std::chrono::milliseconds conntrack_other_timeout = std::chrono::seconds(60);
     std::chrono::milliseconds event_dedup_interval = std::chrono::seconds(5);
 

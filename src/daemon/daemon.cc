@@ -88,8 +88,7 @@ int run_daemon(const config::DaemonConfig& config) {
     datapath::FirewallOptions options;
     options.pin_dir = config.bpffs_dir;
     options.capacities = config.capacities;
-    options.conntrack_tcp_timeout = config.conntrack_tcp_timeout;
-    options.conntrack_other_timeout = config.conntrack_other_timeout;
+    options.conntrack_timeout = config.conntrack_other_timeout;
     options.event_dedup_interval = config.event_dedup_interval;
     auto firewall = datapath::FirewallObject::load(options).value_or_throw();
     auto& maps = firewall->maps();

@@ -82,10 +82,7 @@ Result<std::unique_ptr<FirewallObject>> FirewallObject::load(const FirewallOptio
     auto hz = kernel_hz();
     if (!hz)
         return hz.error();
-    skeleton->rodata->fw_ct_timeout_tcp_jiffies =
-        to_jiffies(options.conntrack_tcp_timeout, hz.value());
-    skeleton->rodata->fw_ct_timeout_other_jiffies =
-        to_jiffies(options.conntrack_other_timeout, hz.value());
+    skeleton->rodata->fw_ct_timeout_jiffies = to_jiffies(options.conntrack_timeout, hz.value());
     skeleton->rodata->fw_dedup_interval_ns = options.event_dedup_interval.count();
 
     if (!options.pin_dir.empty()) {

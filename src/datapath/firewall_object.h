@@ -39,8 +39,8 @@ struct FirewallOptions {
     // Where maps and programs are pinned; empty: nothing is pinned (tests, benchmarks).
     std::filesystem::path pin_dir;
     FirewallCapacities capacities;
-    std::chrono::nanoseconds conntrack_tcp_timeout = std::chrono::hours(6);
-    std::chrono::nanoseconds conntrack_other_timeout = std::chrono::seconds(60);
+    // Idle time after which a UDP/ICMP flow is forgotten (TCP is not tracked).
+    std::chrono::nanoseconds conntrack_timeout = std::chrono::seconds(60);
     // At most one event per (flow, kind) in this interval.
     std::chrono::nanoseconds event_dedup_interval = std::chrono::seconds(5);
     // Applied to older pins in pin_dir after load.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Only the first packet of a connection is judged: later packets and replies pass through
-// the conntrack entry, and TCP found mid-stream is adopted, not cut.
+// Only the first packet of a connection is judged. UDP and ICMP: later packets and replies
+// pass through the conntrack entry. TCP: only a bare SYN is judged, every other TCP packet
+// passes untracked (also those of connections older than the programs: never cut).
 #include "tests/bpf/firewall_fixture.h"
 
 namespace flowwall::testing {
@@ -22,10 +23,9 @@ protected:
     }
 };
 
-TEST_F(Conntrack, TcpHandshakeRepliesAndLaterPacketsPassOnTheEntry) {
-    // web -> db. A bare SYN is always judged (it can only open a connection, and judging
-    // it costs less than a conntrack lookup), so it is judged at both hooks; every later
-    // packet and every reply passes on the entry.
+TEST_F(Conntrack, TcpOnlyTheBareSynIsJudgedAndNothingIsTracked) {
+    // web -> db. The SYN is judged at both hooks (same model, same verdict); the SYN-ACK,
+    // later packets and the FIN pass without a lookup.
     EXPECT_EQ(send(PacketBuilder::tcp(web.v4, 41000, db.v4, 5432, TcpFlags::syn)), Verdict::pass);
     EXPECT_EQ(send(PacketBuilder::tcp(web.v4, 41000, db.v4, 5432, TcpFlags::syn),
                    FirewallProgram::to_workload),
@@ -34,16 +34,14 @@ TEST_F(Conntrack, TcpHandshakeRepliesAndLaterPacketsPassOnTheEntry) {
                    FirewallProgram::from_workload),
               Verdict::pass);
     EXPECT_EQ(send(PacketBuilder::tcp(web.v4, 41000, db.v4, 5432, TcpFlags::ack)), Verdict::pass);
+    EXPECT_EQ(send(PacketBuilder::tcp(web.v6, 41000, db.v6, 5432, TcpFlags::fin | TcpFlags::ack)),
+              Verdict::pass);
 
     EXPECT_EQ(counter(FW_REASON_POLICY_ALLOW), 2u);
-    EXPECT_EQ(counter(FW_REASON_CT_ESTABLISHED), 1u);
-    EXPECT_EQ(counter(FW_REASON_CT_REPLY), 1u);
-    auto entries = maps().conntrack4.entries();
-    ASSERT_EQ(entries.size(), 1u);
-    EXPECT_EQ(entries[0].second.src_identity, web.identity);
-    EXPECT_EQ(entries[0].second.dst_identity, db.identity);
-    EXPECT_EQ(entries[0].second.reason, static_cast<uint32_t>(FW_REASON_POLICY_ALLOW));
-    EXPECT_TRUE(entries[0].second.flags & FW_CT_F_REPLY_SEEN);
+    EXPECT_EQ(counter(FW_REASON_TCP_ESTABLISHED), 3u);
+    EXPECT_EQ(counter(FW_REASON_CT_ESTABLISHED) + counter(FW_REASON_CT_REPLY), 0u);
+    EXPECT_EQ(conntrack_count(), 0u);
+    EXPECT_TRUE(take_events().empty());
 }
 
 TEST_F(Conntrack, ReverseDirectionIsNotAllowedByTheForwardFlow) {
@@ -63,16 +61,25 @@ TEST_F(Conntrack, UdpRepliesAndIcmpEchoRepliesPass) {
     EXPECT_EQ(send(PacketBuilder::icmp_echo(db.v4, web.v4, 10, /*reply=*/true)), Verdict::drop);
     EXPECT_EQ(counter(FW_REASON_CT_REPLY), 2u);
     EXPECT_EQ(counter(FW_REASON_POLICY_ALLOW), 3u);
+
+    // The entry keeps who opened the flow and why, and that the peer answered.
+    auto entries = maps().conntrack4.entries();
+    ASSERT_EQ(entries.size(), 2u); // UDP 41002 and the echo with identifier 9
+    for (const auto& [key, entry] : entries) {
+        EXPECT_EQ(entry.src_identity, web.identity);
+        EXPECT_EQ(entry.dst_identity, db.identity);
+        EXPECT_EQ(entry.reason, static_cast<uint32_t>(FW_REASON_POLICY_ALLOW));
+        EXPECT_TRUE(entry.flags & FW_CT_F_REPLY_SEEN);
+    }
 }
 
-TEST_F(Conntrack, TcpMidstreamWithoutEntryIsAdoptedNotJudged) {
+TEST_F(Conntrack, TcpOfAConnectionOlderThanTheProgramsIsNotCut) {
     // A connection that predates the programs: its packets carry ACK, never a bare SYN.
     EXPECT_EQ(send(PacketBuilder::tcp(intruder.v4, 41003, db.v4, 22, TcpFlags::ack)),
               Verdict::pass);
     EXPECT_EQ(send(PacketBuilder::tcp(db.v4, 22, intruder.v4, 41003, TcpFlags::ack)),
               Verdict::pass);
-    EXPECT_EQ(counter(FW_REASON_TCP_MIDSTREAM), 1u);
-    EXPECT_EQ(counter(FW_REASON_CT_REPLY), 1u);
+    EXPECT_EQ(counter(FW_REASON_TCP_ESTABLISHED), 2u);
     EXPECT_TRUE(take_events().empty());
     // A fresh connection on the same path is judged.
     EXPECT_EQ(send(PacketBuilder::tcp(intruder.v4, 41004, db.v4, 22, TcpFlags::syn)),

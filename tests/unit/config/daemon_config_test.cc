@@ -56,7 +56,7 @@ TEST(DaemonConfig, AFileSetsEveryOption) {
         "identity-from": "label:app", "default-mode": "block", "attach-mode": "clsact",
         "ipcache-entries": 1000, "cidr-entries": 1001, "policy-entries": 1002,
         "mode-entries": 1003, "conntrack-entries": 1004, "dedup-entries": 1005,
-        "event-buffer-bytes": 65536, "conntrack-tcp-timeout": "2h",
+        "event-buffer-bytes": 65536,
         "conntrack-other-timeout": "30s", "event-dedup-interval": "0"})",
                                     kOrigin, config);
     ASSERT_TRUE(status.ok()) << status.error().message;
@@ -78,7 +78,6 @@ TEST(DaemonConfig, AFileSetsEveryOption) {
     EXPECT_EQ(config.capacities.conntrack_entries, 1004u);
     EXPECT_EQ(config.capacities.dedup_entries, 1005u);
     EXPECT_EQ(config.capacities.event_buffer_bytes, 65536u);
-    EXPECT_EQ(config.conntrack_tcp_timeout, 2h);
     EXPECT_EQ(config.conntrack_other_timeout, 30s);
     EXPECT_EQ(config.event_dedup_interval, 0ms);
 }
@@ -129,7 +128,9 @@ TEST(DaemonConfig, FileErrorsNameTheKeyTheValueAndWhatIsAllowed) {
         {R"({"resync-interval": "30x"})", R"(value "30x" is not a duration)"},
         {R"({"resync-interval": "0"})", "is outside the allowed range 1s..24h"},
         {R"({"resync-interval": true})", R"(value true is boolean, expected a duration string)"},
-        {R"({"conntrack-tcp-timeout": "200h"})", "outside the allowed range 1s..168h"},
+        {R"({"conntrack-other-timeout": "25h"})", "outside the allowed range 1s..24h"},
+        {R"({"conntrack-tcp-timeout": "2h"})",
+         R"(key "conntrack-tcp-timeout": was removed: TCP connections are not tracked)"},
         {R"({"event-dedup-interval": "2h"})", "outside the allowed range 0..1h"},
         {R"({"identity-from": "name"})",
          R"(value "name" is not one of image, image-tag, label:NAME)"},
@@ -240,6 +241,10 @@ TEST(LoadDaemonConfig, FlagErrorsStartWithTheFlag) {
     EXPECT_EQ(flag_error({"--sockt=/x"}),
               "--sockt: unknown option; did you mean --socket? (see --help)");
     EXPECT_EQ(flag_error({"-x"}), "-x: unknown option (see --help)");
+    // A removed option says why, not "did you mean --conntrack-other-timeout".
+    EXPECT_EQ(flag_error({"--conntrack-tcp-timeout", "2h"})
+                  .rfind("--conntrack-tcp-timeout was removed: TCP connections are not tracked", 0),
+              0u);
     EXPECT_NE(flag_error({"-"}).find("unexpected argument \"-\""), std::string::npos);
     EXPECT_NE(flag_error({"--", "x"}).find("unexpected argument"), std::string::npos);
     EXPECT_NE(flag_error({"--log-level", "\xff"}).find("--log-level: value \"\xef\xbf\xbd\""),
@@ -310,8 +315,6 @@ TEST(LoadDaemonConfig, HelpListsEveryOptionWithItsDefault) {
                                  "--dedup-entries",
                                  "--event-buffer-bytes",
                                  "(default: 1048576)",
-                                 "--conntrack-tcp-timeout",
-                                 "(default: 6h)",
                                  "--conntrack-other-timeout",
                                  "(default: 1m)",
                                  "--event-dedup-interval",

@@ -95,13 +95,20 @@ std::string render_status(const json& status) {
         << " entries";
     if (!ipcache.at("error").is_null())
         out << " (error: " << text(ipcache.at("error")) << ')';
+    if (status.contains("capacity") && status.at("capacity").contains("conntrack")) {
+        const json& conntrack = status.at("capacity").at("conntrack");
+        out << "\n  conntrack (UDP/ICMP): " << text(conntrack.at("ipv4").at("entries")) << " of "
+            << text(conntrack.at("ipv4").at("capacity")) << " IPv4, "
+            << text(conntrack.at("ipv6").at("entries")) << " of "
+            << text(conntrack.at("ipv6").at("capacity")) << " IPv6";
+    }
     out << "\n\nworkloads: " << text(status.at("workloads"))
         << ", identities: " << text(status.at("identities"));
     if (status.contains("model"))
         out << ", flows in the model: " << text(status.at("model").at("flows"));
     out << '\n';
     if (status.contains("capacity") && !status.at("capacity").at("problems").empty()) {
-        out << "\nwarning: the datapath ran out of room since start:\n";
+        out << "\nwarning: the datapath is out of room, or ran out since start:\n";
         for (const auto& problem : status.at("capacity").at("problems"))
             out << "  " << text(problem) << '\n';
     }

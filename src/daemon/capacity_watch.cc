@@ -10,10 +10,25 @@ namespace flowwall::daemon {
 namespace {
 // Enough to notice, not enough to flood the log while a storm lasts.
 constexpr auto kLogInterval = std::chrono::minutes(1);
+// Counting walks the map (milliseconds at 262,144 entries, in batches): not every second.
+constexpr auto kConntrackSampleInterval = std::chrono::seconds(10);
+
+template <typename Map>
+std::string fill_problem(const Map& map, uint64_t entries) {
+    auto capacity = map.max_entries();
+    if (capacity == 0 ||
+        static_cast<double>(entries) < CapacityWatch::kConntrackFullRatio * capacity)
+        return {};
+    return map.name() + " is " + std::to_string(entries * 100 / capacity) + "% full (" +
+           std::to_string(entries) + " of " + std::to_string(capacity) +
+           " UDP/ICMP flows): the least recently used flows are being forgotten; a forgotten "
+           "flow is judged again on its next packet, and a reply that comes first is judged "
+           "as a new flow (dropped where an end blocks); raise --conntrack-entries";
+}
 } // namespace
 
-CapacityWatch::CapacityWatch(const datapath::CounterMap& stats, CapacityLimits limits)
-    : stats_(stats),
+CapacityWatch::CapacityWatch(const datapath::FirewallMaps& maps, CapacityLimits limits)
+    : stats_(maps.stats),
       kinds_{{
           {FW_CTR_POLICY_FULL, "policy_full",
            "learned flows not stored: " FW_MAP_POLICY " is full (" +
@@ -29,7 +44,8 @@ CapacityWatch::CapacityWatch(const datapath::CounterMap& stats, CapacityLimits l
                " bytes) was full",
            "learned flows are still adopted from the policy map, but alerts and blocks of "
            "those events have no audit record; raise --event-buffer-bytes"},
-      }} {
+      }},
+      conntrack_{&maps.conntrack4, &maps.conntrack6} {
     for (auto& kind : kinds_) {
         kind.total = datapath::read_counter(stats_, kind.counter).packets;
         kind.at_start = kind.total;
@@ -51,6 +67,34 @@ void CapacityWatch::check(Clock::time_point now) {
         kind.last_log = now;
         kind.logged_total = total;
     }
+    if (!conntrack_.sampled || now - *conntrack_.sampled >= kConntrackSampleInterval)
+        sample_conntrack(now);
+}
+
+void CapacityWatch::sample_conntrack(Clock::time_point now) {
+    conntrack_.v4_entries = conntrack_.v4->count();
+    conntrack_.v6_entries = conntrack_.v6->count();
+    conntrack_.sampled = now;
+    auto problems = conntrack_problems();
+    if (problems.empty() || (conntrack_.last_log && now - *conntrack_.last_log < kLogInterval))
+        return;
+    for (const auto& problem : problems)
+        spdlog::warn("{}", problem);
+    conntrack_.last_log = now;
+}
+
+std::vector<std::string> CapacityWatch::conntrack_problems() const {
+    std::vector<std::string> problems;
+    for (auto problem : {fill_problem(*conntrack_.v4, conntrack_.v4_entries),
+                         fill_problem(*conntrack_.v6, conntrack_.v6_entries)})
+        if (!problem.empty())
+            problems.push_back(std::move(problem));
+    return problems;
+}
+
+std::pair<uint64_t, uint64_t> CapacityWatch::conntrack_entries() const {
+    std::lock_guard lock(mutex_);
+    return {conntrack_.v4_entries, conntrack_.v6_entries};
 }
 
 nlohmann::json CapacityWatch::view() const {
@@ -65,6 +109,12 @@ nlohmann::json CapacityWatch::view() const {
         if (since_start > 0)
             problems.push_back(std::to_string(since_start) + " " + kind.what + ": " + kind.advice);
     }
+    view["conntrack"] = {
+        {"ipv4", {{"entries", conntrack_.v4_entries}, {"capacity", conntrack_.v4->max_entries()}}},
+        {"ipv6", {{"entries", conntrack_.v6_entries}, {"capacity", conntrack_.v6->max_entries()}}},
+        {"sampled", conntrack_.sampled ? iso_time(*conntrack_.sampled) : nullptr}};
+    for (auto& problem : conntrack_problems())
+        problems.push_back(std::move(problem));
     view["problems"] = problems;
     return view;
 }

@@ -148,18 +148,17 @@ int run_daemon(const config::DaemonConfig& config) {
 
     // Loaded, pinned, files open; no thread yet (each thread has its own capabilities).
     drop_unneeded_capabilities();
-    CapacityWatch capacity(maps.stats,
-                           CapacityLimits{config.capacities.policy_entries,
-                                          config.capacities.conntrack_entries,
-                                          config.capacities.event_buffer_bytes});
+    CapacityWatch capacity(maps, CapacityLimits{config.capacities.policy_entries,
+                                                config.capacities.conntrack_entries,
+                                                config.capacities.event_buffer_bytes});
     ControlTargets targets{info, agent, *policy, audit_stream, pump.get(), &capacity};
     auto server =
         api::UnixHttpServer::start(config.socket, [&targets](const api::HttpRequest& request) {
             return route_control_request(request, targets);
         }).value_or_throw();
 
-    WebTargets web_targets{maps,  agent,        *policy,
-                           *pump, audit_stream, std::chrono::steady_clock::now()};
+    WebTargets web_targets{
+        maps, agent, *policy, *pump, audit_stream, std::chrono::steady_clock::now(), &capacity};
     std::unique_ptr<web::WebServer> web_server;
     if (!config.web_listen.empty()) {
         web::WebRoutes routes;

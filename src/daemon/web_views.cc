@@ -66,6 +66,11 @@ std::string gather_metrics(WebTargets& targets) {
         {FW_MAP_POLICY, targets.maps.policy.count(), targets.maps.policy.max_entries()});
     input.maps.push_back(
         {FW_MAP_MODES, snapshot->identities.size(), targets.maps.modes.max_entries()});
+    if (targets.capacity) { // counted every 10 s by the watch, not on every scrape
+        auto [v4, v6] = targets.capacity->conntrack_entries();
+        input.maps.push_back({FW_MAP_CT4, v4, targets.maps.conntrack4.max_entries()});
+        input.maps.push_back({FW_MAP_CT6, v6, targets.maps.conntrack6.max_entries()});
+    }
     for (const auto& source : snapshot->sources)
         input.sources.push_back({source.name, source.health.state == identity::SourceState::synced,
                                  source.health.state != identity::SourceState::unavailable,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "src/audit/audit_stream.h"
+#include "src/daemon/capacity_watch.h"
 #include "src/daemon/event_pump.h"
 #include "src/daemon/firewall_policy.h"
 #include "src/daemon/node_agent.h"
@@ -24,6 +25,7 @@ struct WebTargets {
     const EventPump& events;
     const audit::AuditStream& audit;
     std::chrono::steady_clock::time_point started;
+    const CapacityWatch* capacity = nullptr; // conntrack fill (sampled); may be null
 };
 
 // GET /api/v1/<name> for the Radar page (docs/api.md, "Radar's JSON"):

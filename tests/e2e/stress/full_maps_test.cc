@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 namespace flowwall::testing {
 namespace {
 
@@ -48,7 +50,7 @@ TEST(FullMaps, PolicyMapFullIsReportedAndWhatItHoldsStillDecides) {
     })) << capacity.dump();
     EXPECT_NE(capacity.at("problems").dump().find("raise --policy-entries"), std::string::npos)
         << capacity.dump();
-    EXPECT_NE(daemon.cli({"status"}).out.find("ran out of room"), std::string::npos);
+    EXPECT_NE(daemon.cli({"status"}).out.find("out of room"), std::string::npos);
     EXPECT_GT(metric(daemon, "flowwall_policy_map_full_total"), 0);
     EXPECT_EQ(metric(daemon, "flowwall_map_fill_ratio{map=\"fw_policy_v1\"}"), 1.0);
     EXPECT_TRUE(eventually([&] {
@@ -65,6 +67,71 @@ TEST(FullMaps, PolicyMapFullIsReportedAndWhatItHoldsStillDecides) {
     EXPECT_TRUE(tcp_connect(client.netns_path, lab.server().v4, 8080, kAllowTimeout).ok())
         << "a flow the full map holds stopped working";
     EXPECT_FALSE(tcp_connect(client.netns_path, lab.server().v4, 2222, kDenyTimeout).ok())
+        << "a flow outside the model passed";
+    EXPECT_EQ(daemon.cli({"status"}).exit_code, 0);
+}
+
+TEST(FullMaps, ConntrackFullForgetsTheOldestFlowsSaysSoAndVerdictsHold) {
+    FLOWWALL_REQUIRE_ROOT("namespaces, the daemon's programs");
+    StressLab lab(1);
+    const Workload& client = *lab.clients()[0];
+    const Address& server = lab.server().v4;
+    TcpServer service(lab.server().netns_path, server, 8080);
+    TcpServer other(lab.server().netns_path, server, 2222);
+    UdpEchoServer echo(lab.server().netns_path, server, 5300);
+    // Large enough that the LRU's per-CPU free lists (128 entries per CPU) are a few percent.
+    constexpr int kConntrackEntries = 8192;
+    constexpr uint16_t kFloodPort = 5353; // nobody listens: no replies, only new flows
+    auto args = lab.daemon_args();
+    args.insert(args.end(), {"--conntrack-entries", std::to_string(kConntrackEntries),
+                             "--learning-period", "1h"});
+    DaemonProcess daemon(args);
+    daemon.start();
+    ASSERT_TRUE(eventually([&] { return settled(daemon, 2, "learn"); }));
+
+    ASSERT_TRUE(tcp_connect(client.netns_path, server, 8080, kAllowTimeout).ok());
+    ASSERT_TRUE(udp_exchange(client.netns_path, server, 5300, kAllowTimeout).ok());
+    ASSERT_EQ(udp_burst_from(client, server, kFloodPort, 20000, 1), 1);
+    ASSERT_TRUE(eventually([&] { return metric(daemon, "flowwall_model_flows") == 3.0; }))
+        << daemon.cli({"model", "show"}).out;
+    ASSERT_TRUE(daemon.cli({"mode", "block"}).ok());
+    ASSERT_TRUE(eventually([&] { return settled(daemon, 2, "block"); }));
+
+    // Four times what conntrack holds, every one a modelled flow from a new source port.
+    EXPECT_GT(udp_burst_from(client, server, kFloodPort, 21000, 4 * kConntrackEntries),
+              3 * kConntrackEntries);
+    EXPECT_EQ(metric(daemon, "flowwall_connections_blocked_total"), 0.0)
+        << "a modelled flow was dropped while conntrack was full";
+
+    // The fill is sampled every 10 s.
+    nlohmann::json capacity;
+    ASSERT_TRUE(eventually(
+        [&] {
+            capacity = daemon.cli_json({"status"}).at("capacity");
+            return capacity.at("conntrack").at("ipv4").at("entries") >= 0.9 * kConntrackEntries;
+        },
+        std::chrono::seconds(15)))
+        << capacity.dump();
+    std::printf("conntrack after %d new flows: %s of %d IPv4 entries\n", 4 * kConntrackEntries,
+                capacity.at("conntrack").at("ipv4").at("entries").dump().c_str(),
+                kConntrackEntries);
+    EXPECT_EQ(capacity.at("conntrack").at("ipv4").at("capacity"), kConntrackEntries);
+    EXPECT_NE(capacity.at("problems").dump().find("fw_ct4_v1 is"), std::string::npos)
+        << capacity.dump();
+    EXPECT_NE(capacity.at("problems").dump().find("raise --conntrack-entries"), std::string::npos);
+    std::string text = daemon.cli({"status"}).out;
+    EXPECT_NE(text.find("out of room"), std::string::npos) << text;
+    EXPECT_NE(text.find("conntrack (UDP/ICMP): "), std::string::npos) << text;
+    EXPECT_GE(metric(daemon, "flowwall_map_fill_ratio{map=\"fw_ct4_v1\"}"), 0.9);
+    EXPECT_TRUE(eventually([&] {
+        return daemon.log().find("raise --conntrack-entries") != std::string::npos;
+    })) << "no log line says what to do";
+
+    // Verdicts are the model's, full or not: modelled flows pass, others do not.
+    EXPECT_TRUE(udp_exchange(client.netns_path, server, 5300, kAllowTimeout).ok())
+        << "a modelled UDP flow failed with conntrack full";
+    EXPECT_TRUE(tcp_connect(client.netns_path, server, 8080, kAllowTimeout).ok());
+    EXPECT_FALSE(tcp_connect(client.netns_path, server, 2222, kDenyTimeout).ok())
         << "a flow outside the model passed";
     EXPECT_EQ(daemon.cli({"status"}).exit_code, 0);
 }

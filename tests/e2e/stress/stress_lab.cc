@@ -55,6 +55,33 @@ int udp_burst(const Workload& from, const Address& to, uint16_t first_port, int 
     return sent;
 }
 
+int udp_burst_from(const Workload& from, const Address& to, uint16_t port, uint16_t first_source,
+                   int sources) {
+    int sent = 0;
+    Lab::run_in_netns(from.netns_path, [&] {
+        sockaddr_in destination{};
+        destination.sin_family = AF_INET;
+        destination.sin_port = htons(port);
+        std::memcpy(&destination.sin_addr, to.bytes.data(), 4);
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        const char payload[] = "flood";
+        for (int i = 0; i < sources && std::chrono::steady_clock::now() < deadline; ++i) {
+            int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            if (fd < 0)
+                return;
+            sockaddr_in source{};
+            source.sin_family = AF_INET;
+            source.sin_port = htons(static_cast<uint16_t>(first_source + i));
+            if (::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof(source)) == 0 &&
+                ::sendto(fd, payload, sizeof(payload), 0, reinterpret_cast<sockaddr*>(&destination),
+                         sizeof(destination)) > 0)
+                ++sent;
+            ::close(fd);
+        }
+    });
+    return sent;
+}
+
 double metric(const DaemonProcess& daemon, const std::string& sample) {
     auto [status, text] = daemon.web_get("/metrics");
     if (status != 200)

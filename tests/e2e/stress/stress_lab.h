@@ -35,6 +35,11 @@ private:
 // were handed to the kernel.
 int udp_burst(const Workload& from, const Address& to, uint16_t first_port, int ports);
 
+// Sends one UDP datagram to to:port from each source port in [first_source, first_source +
+// sources): that many new flows of one modelled flow. Same bounds and result as udp_burst.
+int udp_burst_from(const Workload& from, const Address& to, uint16_t port, uint16_t first_source,
+                   int sources);
+
 // One sample of the daemon's /metrics, e.g. metric(daemon,
 // "flowwall_packets_total{verdict=\"drop\",reason=\"blocked\"}"); -1 when absent.
 double metric(const DaemonProcess& daemon, const std::string& sample);

@@ -3,12 +3,13 @@
 // same packets, an empty TC program. Cases: (a) a packet of an established connection,
 // (b) a new connection the model allows, (c) one it denies, all TCP; and a packet of an
 // established UDP flow, the only kind that pays a conntrack lookup (TCP is not tracked); at
-// 10, 1,000 and 100,000 identities and as many TCP and UDP flows in the model. Each case runs a mix
-// of distinct packets (different identities and ports), so no single hot entry hides the map cost;
-// each packet runs
-// `--repeat` times in a row (the kernel reports the mean), which measures the datapath with
-// warm caches, as on a busy node. --repeat 1 measures each packet cold instead: then the
-// syscall between runs evicts the maps from the cache and the figures mostly count misses.
+// 10, 1,000 and 100,000 identities and as many TCP and UDP flows in the model.
+//
+// Each case runs a mix of distinct packets (different identities and ports), so no single
+// hot entry hides the map cost; each packet runs once untimed, then `--repeat` times in a
+// row (the kernel reports the mean): the datapath with warm caches, as on a busy node.
+// --repeat 1 measures each packet cold instead: then the syscall between runs evicts the
+// maps from the cache and the figures mostly count misses.
 //
 // A bare SYN is judged in full every time it is seen (bpf/lib/conntrack.h), so repeating
 // one measures a new connection each time: lookups and verdict.
@@ -119,13 +120,19 @@ std::vector<std::vector<uint8_t>> acks_of(const std::vector<std::vector<uint8_t>
     return acks;
 }
 
-// Mean ns of one run over the frames, for one program.
+// Mean ns of one run over the frames, for one program. With repeat > 1 each frame first runs
+// once untimed: the figure is then the warm cost alone, not warm plus a 1/repeat share of a
+// cold first run (cache and TLB misses, which grow with the tables and which --repeat 1
+// measures on its own).
 double mean_ns(int program_fd, const std::vector<std::vector<uint8_t>>& frames, int repeat) {
     uint64_t total = 0;
-    for (const auto& frame : frames)
+    for (const auto& frame : frames) {
+        if (repeat > 1)
+            flowwall::datapath::test_run(program_fd, frame, 1).value_or_throw();
         total += flowwall::datapath::test_run(program_fd, frame, static_cast<uint32_t>(repeat))
                      .value_or_throw()
                      .duration_ns;
+    }
     return static_cast<double>(total) / static_cast<double>(frames.size());
 }
 

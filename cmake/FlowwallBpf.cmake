@@ -1,8 +1,13 @@
-# flowwall_bpf_object(<name> SOURCE <file.bpf.c> [INCLUDES <dir>...])
+# flowwall_bpf_object(<name> SOURCE <file.bpf.c> [INCLUDES <dir>...]
+#                     [VARIANT <variant> DEFINES <NAME=value>...])
 #
 # Compiles one BPF program family with clang for the BPF target, generates its libbpf
 # skeleton with `bpftool gen skeleton`, and exposes both as the INTERFACE library
 # flowwall::bpf::<name>: link it and `#include "<name>.skel.h"`.
+#
+# VARIANT builds the same family again with DEFINES, as flowwall::bpf::<name>_<variant>,
+# under the same skeleton and header name (in its own directory): code that includes
+# "<name>.skel.h" compiles against either. tests/e2e/reliability upgrades to one.
 
 find_program(FLOWWALL_CLANG NAMES clang REQUIRED)
 find_program(FLOWWALL_BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
@@ -18,9 +23,18 @@ set(FLOWWALL_BPF_CFLAGS -g -O2 -target bpf -mcpu=v3 -Wall -Wextra -Werror
     -Wno-unused-function)
 
 function(flowwall_bpf_object name)
-  cmake_parse_arguments(ARG "" "SOURCE" "INCLUDES" ${ARGN})
+  cmake_parse_arguments(ARG "" "SOURCE;VARIANT" "INCLUDES;DEFINES" ${ARGN})
   get_filename_component(source ${ARG_SOURCE} ABSOLUTE)
   set(out_dir ${CMAKE_BINARY_DIR}/bpf)
+  set(target_name ${name})
+  if(ARG_VARIANT)
+    set(out_dir ${CMAKE_BINARY_DIR}/bpf/${ARG_VARIANT})
+    set(target_name ${name}_${ARG_VARIANT})
+  endif()
+  set(define_flags)
+  foreach(define IN LISTS ARG_DEFINES)
+    list(APPEND define_flags -D${define})
+  endforeach()
   set(object ${out_dir}/${name}.bpf.o)
   set(skeleton ${out_dir}/${name}.skel.h)
   set(include_flags -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}/bpf)
@@ -31,23 +45,23 @@ function(flowwall_bpf_object name)
   add_custom_command(
     OUTPUT ${object}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
-    COMMAND ${FLOWWALL_CLANG} ${FLOWWALL_BPF_CFLAGS} ${include_flags}
+    COMMAND ${FLOWWALL_CLANG} ${FLOWWALL_BPF_CFLAGS} ${define_flags} ${include_flags}
             ${FLOWWALL_BPF_SYSTEM_INCLUDES} -MD -MF ${object}.d -c ${source} -o ${object}
     DEPENDS ${source}
     DEPFILE ${object}.d
-    COMMENT "BPF ${name}: clang -target bpf"
+    COMMENT "BPF ${target_name}: clang -target bpf"
     VERBATIM)
   add_custom_command(
     OUTPUT ${skeleton}
     COMMAND ${FLOWWALL_BPFTOOL} gen skeleton ${object} name ${name}_bpf > ${skeleton}
     DEPENDS ${object}
-    COMMENT "BPF ${name}: bpftool gen skeleton"
+    COMMENT "BPF ${target_name}: bpftool gen skeleton"
     VERBATIM)
-  add_custom_target(flowwall_bpf_${name}_gen DEPENDS ${skeleton})
+  add_custom_target(flowwall_bpf_${target_name}_gen DEPENDS ${skeleton})
 
-  add_library(flowwall_bpf_${name} INTERFACE)
-  add_dependencies(flowwall_bpf_${name} flowwall_bpf_${name}_gen)
-  target_include_directories(flowwall_bpf_${name} INTERFACE ${out_dir})
-  target_link_libraries(flowwall_bpf_${name} INTERFACE PkgConfig::LIBBPF)
-  add_library(flowwall::bpf::${name} ALIAS flowwall_bpf_${name})
+  add_library(flowwall_bpf_${target_name} INTERFACE)
+  add_dependencies(flowwall_bpf_${target_name} flowwall_bpf_${target_name}_gen)
+  target_include_directories(flowwall_bpf_${target_name} INTERFACE ${out_dir})
+  target_link_libraries(flowwall_bpf_${target_name} INTERFACE PkgConfig::LIBBPF)
+  add_library(flowwall::bpf::${target_name} ALIAS flowwall_bpf_${target_name})
 endfunction()

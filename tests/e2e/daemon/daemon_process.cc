@@ -70,7 +70,7 @@ DaemonProcess::~DaemonProcess() {
 std::vector<std::string> DaemonProcess::base_args() const {
     // Everything the daemon writes stays in the test's own directories; the web endpoint
     // takes a free loopback port (web_address() says which).
-    return {flowwalld_path(),
+    return {binary_,
             "--state-dir",
             (dir_ / "state").string(),
             "--socket",

@@ -37,6 +37,9 @@ public:
     int stop(int signal = 15);
     bool running() const { return pid_ > 0; }
     pid_t pid() const { return pid_; }
+    // The flowwalld binary later starts run (and --cleanup): another build, for an upgrade.
+    // By default the build's own (flowwalld_path()).
+    void use_binary(std::string path) { binary_ = std::move(path); }
 
     // Runs the flowwall CLI against this daemon.
     ExecResult cli(const std::vector<std::string>& args) const;
@@ -70,6 +73,7 @@ private:
     std::vector<std::string> extra_args_;
     std::filesystem::path dir_;     // temp: state, socket, log
     std::filesystem::path pin_dir_; // under /sys/fs/bpf
+    std::string binary_ = flowwalld_path();
     pid_t pid_ = -1;
 };
 

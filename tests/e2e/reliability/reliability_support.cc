@@ -85,6 +85,21 @@ std::vector<uint32_t> daemon_program_ids(const DaemonProcess& daemon) {
     return ids;
 }
 
+std::string program_tag(uint32_t program_id) {
+    datapath::UniqueFd fd(::bpf_prog_get_fd_by_id(program_id));
+    bpf_prog_info info{};
+    uint32_t length = sizeof(info);
+    if (!fd.valid() || ::bpf_obj_get_info_by_fd(fd.get(), &info, &length) != 0)
+        return {};
+    std::string hex;
+    for (uint8_t byte : info.tag) {
+        static constexpr char digits[] = "0123456789abcdef";
+        hex += digits[byte >> 4];
+        hex += digits[byte & 15];
+    }
+    return hex;
+}
+
 size_t programs_on(const Workload& workload, bool ingress) {
     auto ids =
         datapath::tcx_program_ids({workload.netns_path, workload.ifname},

@@ -46,6 +46,10 @@ PinnedIds pinned_ids(const std::filesystem::path& pin_dir);
 // Program ids `flowwall status` reports for the running daemon (from_workload, to_workload).
 std::vector<uint32_t> daemon_program_ids(const DaemonProcess& daemon);
 
+// The kernel's tag of a loaded program (a hash of its instructions), in hex: the same for
+// every load of one build, different for another build's code. Empty if the id is gone.
+std::string program_tag(uint32_t program_id);
+
 // Programs attached to a workload's eth0 at `ingress` or egress (tcx).
 size_t programs_on(const Workload& workload, bool ingress);
 

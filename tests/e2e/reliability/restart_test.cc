@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // flowwalld dies and comes back under traffic: kill -9 at random moments (also part way
 // through start-up), workloads added and removed while no daemon runs, and upgrades (a clean
-// stop and a new start, which loads new programs). Allowed connections never fail, denied
+// stop and a start of another build, whose programs differ). Allowed connections never fail, denied
 // ones never get through, and each new daemon adopts what the last one pinned: the same maps
 // and links, with its own programs swapped into the links.
 #include "src/datapath/bpffs.h"
@@ -13,7 +13,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <random>
+#include <set>
 
 namespace flowwall::testing {
 namespace {
@@ -221,11 +223,23 @@ TEST_F(RestartTest, KillNineUnderTrafficLosesNothingAndTheNewDaemonAdoptsThePins
                 kKills + 1);
 }
 
-TEST_F(RestartTest, UpgradeSwapsTheProgramsThroughThePinnedLinksAndMigratesOlderMaps) {
+// Upgrades alternate between two builds of flowwalld whose BPF programs differ
+// (flowwalld_next, tests/e2e/reliability/CMakeLists.txt): this build -> next -> this -> next.
+TEST_F(RestartTest, UpgradeToAnotherBuildSwapsTheProgramsThroughThePinnedLinks) {
     write_workloads({"web", "api", "db", "intruder"});
     auto daemon = start_enforcing_daemon();
     ASSERT_TRUE(eventually([&] { return settled(*daemon, 4); }, milliseconds(10000)));
     const PinnedIds first = pinned_ids(daemon->pin_dir());
+    // The programs' tags on the links, per build.
+    auto link_tags = [&] {
+        std::set<std::string> tags;
+        for (const auto& [pin, program] : pinned_ids(daemon->pin_dir()).link_programs)
+            tags.insert(program_tag(program));
+        return tags;
+    };
+    const std::set<std::string> this_build = link_tags();
+    ASSERT_EQ(this_build.size(), 2u) << "from_workload and to_workload";
+    std::set<std::string> next_build;
 
     // Sampled all along: an atomic swap never shows a hook with no program or with two.
     std::atomic<int> samples{0}, not_one{0};
@@ -243,6 +257,8 @@ TEST_F(RestartTest, UpgradeSwapsTheProgramsThroughThePinnedLinksAndMigratesOlder
     for (int upgrade = 1; upgrade <= kUpgrades; ++upgrade) {
         std::this_thread::sleep_for(milliseconds(1500));
         ASSERT_EQ(daemon->stop(SIGTERM), 0);
+        const bool to_next = upgrade % 2 == 1;
+        daemon->use_binary(to_next ? FLOWWALLD_NEXT_PATH : DaemonProcess::flowwalld_path());
         if (upgrade == 2) {
             // A map of an older layout, as an older build would have left it pinned.
             datapath::UniqueFd older(
@@ -262,7 +278,19 @@ TEST_F(RestartTest, UpgradeSwapsTheProgramsThroughThePinnedLinksAndMigratesOlder
         }
         for (uint32_t id : daemon_program_ids(*daemon))
             seen_programs.push_back(id);
+        auto tags = link_tags();
+        if (to_next) {
+            EXPECT_TRUE(std::none_of(tags.begin(), tags.end(),
+                                     [&](const auto& tag) { return this_build.contains(tag); }))
+                << "upgrade " << upgrade << ": the links still run this build's code";
+            if (next_build.empty())
+                next_build = tags;
+            EXPECT_EQ(tags, next_build) << "upgrade " << upgrade;
+        } else {
+            EXPECT_EQ(tags, this_build) << "upgrade " << upgrade << " back to this build";
+        }
     }
+    EXPECT_EQ(next_build.size(), 2u);
     EXPECT_NE(daemon->log().find("unpinned fw_ct4_v0, an older layout of fw_ct4_v1"),
               std::string::npos);
     for (auto& loop : loops)
@@ -271,7 +299,8 @@ TEST_F(RestartTest, UpgradeSwapsTheProgramsThroughThePinnedLinksAndMigratesOlder
     sampler.join();
     expect_clean(loops, 30);
     EXPECT_EQ(not_one.load(), 0) << "of " << samples.load() << " samples";
-    std::printf("upgrades: %d program swaps, %d hook samples, %d without exactly one program\n",
+    std::printf("upgrades: %d program swaps between two builds, %d hook samples, %d without "
+                "exactly one program\n",
                 kUpgrades, samples.load(), not_one.load());
 }
 

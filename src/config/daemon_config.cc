@@ -11,6 +11,7 @@
 
 #include "flowwall/abi.h"
 #include "src/common/atomic_file.h"
+#include "src/common/json_in_errors.h"
 #include "src/config/config_options.h"
 
 #ifndef FLOWWALL_VERSION
@@ -56,22 +57,6 @@ Error invalid(std::string message) {
 // Command-line text need not be UTF-8; replace what JSON cannot show instead of throwing.
 std::string json_quoted(std::string_view text) {
     return json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// A value as an error shows it. dump() recurses once per nesting level, so a value nested a
-// few hundred thousand deep (a file of '[') would overflow the stack: such a value is elided.
-bool nested_deeper_than(const json& value, int levels) {
-    if (!value.is_structured())
-        return false;
-    return levels == 0 || std::any_of(value.begin(), value.end(), [&](const json& item) {
-               return nested_deeper_than(item, levels - 1);
-           });
-}
-
-std::string shown(const json& value) {
-    if (nested_deeper_than(value, 32))
-        return value.is_array() ? "[...]" : "{...}";
-    return value.dump();
 }
 
 // A value the config file cannot hold (JSON is UTF-8) would make --print-config throw.
@@ -215,7 +200,7 @@ Status apply_config_json(std::string_view json_text, const std::string& origin,
         }
         auto text = text_of(value, option->kind);
         if (!text)
-            return invalid(where + "value " + shown(value) + " is " +
+            return invalid(where + "value " + common::shown_in_error(value) + " is " +
                            std::string(value.type_name()) + ", expected " +
                            expected_json(option->kind));
         if (auto status = option->set(updated, *text); !status)

@@ -6,6 +6,7 @@
 #include <exception>
 #include <initializer_list>
 
+#include "src/common/json_in_errors.h"
 #include "src/policy/model.h"
 
 namespace flowwall::policy {
@@ -23,22 +24,6 @@ Error fail(const std::string& where, const std::string& what) {
 
 const char* type_of(const json& value) {
     return value.type_name();
-}
-
-// A value as an error shows it. dump() recurses once per nesting level, so a value nested a
-// few hundred thousand deep (a file of '[') would overflow the stack: such a value is elided.
-bool nested_deeper_than(const json& value, int levels) {
-    if (!value.is_structured())
-        return false;
-    return levels == 0 || std::any_of(value.begin(), value.end(), [&](const json& item) {
-               return nested_deeper_than(item, levels - 1);
-           });
-}
-
-std::string shown(const json& value) {
-    if (nested_deeper_than(value, 32))
-        return value.is_array() ? "[...]" : "{...}";
-    return value.dump();
 }
 
 json labels_json(const std::set<std::string>& labels) {
@@ -181,8 +166,8 @@ Result<FlowRecord> parse_flow_entry(const json& entry, const std::string& where)
     if (port == entry.end())
         return fail(where + ".port", "missing");
     if (!port->is_number_unsigned() || port->get<uint64_t>() > 65535)
-        return fail(where + ".port",
-                    "expected a port number 0-65535, found " + one_line(shown(*port), 40));
+        return fail(where + ".port", "expected a port number 0-65535, found " +
+                                         one_line(common::shown_in_error(*port), 40));
     record.key.port = static_cast<uint16_t>(port->get<uint64_t>());
     if (auto valid = validate_flow_key(record.key); !valid)
         return Error{EINVAL, one_line(where + "." + valid.error().message, 1000)}; // "src: ..."
@@ -202,8 +187,8 @@ Result<FlowRecord> parse_flow_entry(const json& entry, const std::string& where)
     if (count == entry.end())
         return fail(where + ".count", "missing");
     if (!count->is_number_unsigned())
-        return fail(where + ".count",
-                    "expected a number 0 or more, found " + one_line(shown(*count), 40));
+        return fail(where + ".count", "expected a number 0 or more, found " +
+                                          one_line(common::shown_in_error(*count), 40));
     record.count = count->get<uint64_t>();
 
     auto nodes = labels_field(entry, "nodes", where, SIZE_MAX);
@@ -313,8 +298,8 @@ Result<Model> Model::from_document(const json& document, const std::string& orig
         if (version == document.end())
             return fail(where + ": version", "missing (expected 1)");
         if (!version->is_number_integer())
-            return fail(where + ": version",
-                        "expected the number 1, found " + one_line(shown(*version), 40));
+            return fail(where + ": version", "expected the number 1, found " +
+                                                 one_line(common::shown_in_error(*version), 40));
         if (version->get<int64_t>() != kModelFormatVersion)
             return fail(where + ": version", std::to_string(version->get<int64_t>()) +
                                                  " is not supported: this flowwall reads version " +

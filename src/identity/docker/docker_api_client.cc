@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/identity/docker/docker_api_client.h"
 
+#include "src/common/json_in_errors.h"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -279,8 +281,9 @@ Result<json> DockerApiClient::get_json(std::string_view path, std::stop_token st
         return response.error();
     const long status = response.value().status;
     if (status < 200 || status >= 300)
-        return status_error(path, status,
-                            response.value().body.is_null() ? "" : response.value().body.dump());
+        return status_error(
+            path, status,
+            response.value().body.is_null() ? "" : common::shown_in_error(response.value().body));
     return std::move(response.value().body);
 }
 

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/common/json_in_errors.h"
 #include "src/identity/identity_naming.h"
 
 namespace flowwall::identity {
@@ -39,22 +40,6 @@ std::string without_exception_tag(std::string message) {
     return message;
 }
 
-// A value as an error shows it. dump() recurses once per nesting level, so a value nested a
-// few hundred thousand deep (a file of '[') would overflow the stack: such a value is elided.
-bool nested_deeper_than(const json& value, int levels) {
-    if (!value.is_structured())
-        return false;
-    return levels == 0 || std::any_of(value.begin(), value.end(), [&](const json& item) {
-               return nested_deeper_than(item, levels - 1);
-           });
-}
-
-std::string shown(const json& value) {
-    if (nested_deeper_than(value, 32))
-        return value.is_array() ? "[...]" : "{...}";
-    return value.dump();
-}
-
 Status validate_endpoint_name(const std::string& name) {
     if (name.empty())
         return invalid("\"name\" is empty");
@@ -82,13 +67,15 @@ Status validate_interface_name(const std::string& key, const std::string& name) 
 Result<std::string> string_value(const json& endpoint, const std::string& key) {
     const auto& value = endpoint.at(key);
     if (!value.is_string())
-        return invalid("\"" + key + "\" is " + shown(value) + ", expected a string");
+        return invalid("\"" + key + "\" is " + common::shown_in_error(value) +
+                       ", expected a string");
     return value.get<std::string>();
 }
 
 Result<std::vector<std::string>> string_list(const json& endpoint, const std::string& key) {
     const auto& value = endpoint.at(key);
-    auto expected = invalid("\"" + key + "\" is " + shown(value) + ", expected a list of strings");
+    auto expected = invalid("\"" + key + "\" is " + common::shown_in_error(value) +
+                            ", expected a list of strings");
     if (!value.is_array())
         return expected;
     std::vector<std::string> items;
@@ -118,7 +105,7 @@ Status validate_identity(const std::string& identity) {
 
 Result<Workload> parse_endpoint(const json& endpoint, int64_t started_ns) {
     if (!endpoint.is_object())
-        return invalid("is " + shown(endpoint) + ", expected an object");
+        return invalid("is " + common::shown_in_error(endpoint) + ", expected an object");
     for (const auto& [key, value] : endpoint.items()) {
         if (!kEndpointKeys.contains(key))
             return invalid("unknown key \"" + key +

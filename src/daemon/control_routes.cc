@@ -28,12 +28,22 @@ HttpResponse from_result(datapath::Result<json> result) {
     return json_response(200, result.value());
 }
 
-// The body of a POST as a JSON object, or the 400 that says why not.
-std::optional<json> body_object(const HttpRequest& request, HttpResponse& error) {
+// The body of a POST as a JSON object whose `text_fields`, where present, are strings; or the
+// 400 that says why not ({"mode": 5} is not "" for a mode that is then refused as "").
+std::optional<json> body_object(const HttpRequest& request, HttpResponse& error,
+                                std::initializer_list<const char*> text_fields) {
     auto body = json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);
     if (body.is_discarded() || !body.is_object()) {
         error = error_response(400, "the request body must be a JSON object");
         return std::nullopt;
+    }
+    for (const char* key : text_fields) {
+        auto it = body.find(key);
+        if (it != body.end() && !it->is_string()) {
+            error = error_response(400, "\"" + std::string(key) + "\" must be a string, not " +
+                                            std::string(it->type_name()));
+            return std::nullopt;
+        }
     }
     return body;
 }
@@ -62,7 +72,7 @@ datapath::Result<policy::FlowKey> flow_from(const json& body) {
 
 HttpResponse flow_change(const HttpRequest& request, FirewallPolicy& policy, bool allow) {
     HttpResponse error;
-    auto body = body_object(request, error);
+    auto body = body_object(request, error, {"src", "dst", "protocol"});
     if (!body)
         return error;
     auto flow = flow_from(*body);
@@ -125,7 +135,7 @@ HttpResponse route_control_request(const HttpRequest& request, ControlTargets& t
         return json_response(200, targets.policy.modes_view());
     if (post && path == "/v1/mode") {
         HttpResponse error;
-        auto body = body_object(request, error);
+        auto body = body_object(request, error, {"mode", "identity"});
         if (!body)
             return error;
         return from_result(
@@ -133,7 +143,7 @@ HttpResponse route_control_request(const HttpRequest& request, ControlTargets& t
     }
     if (post && path == "/v1/learn") {
         HttpResponse error;
-        auto body = body_object(request, error);
+        auto body = body_object(request, error, {"identity"});
         if (!body)
             return error;
         std::optional<std::chrono::milliseconds> duration;
@@ -151,7 +161,7 @@ HttpResponse route_control_request(const HttpRequest& request, ControlTargets& t
     }
     if (post && path == "/v1/model/import") {
         HttpResponse error;
-        auto body = body_object(request, error);
+        auto body = body_object(request, error, {});
         if (!body)
             return error;
         return from_result(targets.policy.import_model(*body));

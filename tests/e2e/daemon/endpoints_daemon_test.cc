@@ -3,6 +3,7 @@
 // their identities, their addresses go into the ipcache, their interfaces get the programs
 // (inside the workload namespace: the lab's veth peers live in the hub namespace, not the
 // daemon's); file edits, bad files, restarts, SIGTERM and --cleanup behave as documented.
+#include "src/api/control_client.h"
 #include "src/datapath/netlink_filters.h"
 #include "src/datapath/tc_attachment.h"
 #include "tests/e2e/daemon/daemon_process.h"
@@ -282,6 +283,42 @@ TEST_F(EndpointsDaemonTest, CliSaysWhenTheDaemonIsNotRunning) {
     EXPECT_EQ(result.exit_code, 1);
     EXPECT_NE(result.err.find("not running"), std::string::npos) << result.err;
     EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << "one line";
+}
+
+// The CLI checks what it sends; the API must say the same to any other client.
+TEST_F(EndpointsDaemonTest, ApiRefusesFieldsOfTheWrongTypeAndSaysWhich) {
+    DaemonProcess daemon({"--docker", "false"});
+    daemon.start();
+    api::ControlClient client(daemon.socket());
+    struct Case {
+        const char* path;
+        nlohmann::json body;
+        const char* message;
+    };
+    const Case cases[] = {
+        {"/v1/mode", {{"mode", 5}}, "\"mode\" must be a string, not number"},
+        {"/v1/mode",
+         {{"mode", "block"}, {"identity", true}},
+         "\"identity\" must be a string, not boolean"},
+        {"/v1/learn",
+         {{"identity", nlohmann::json::array()}},
+         "\"identity\" must be a string, not array"},
+        {"/v1/model/allow",
+         {{"src", 1}, {"dst", "db"}, {"port", 5432}, {"protocol", "tcp"}},
+         "\"src\" must be a string, not number"},
+        {"/v1/model/remove",
+         {{"src", "web"}, {"dst", "db"}, {"port", 5432}, {"protocol", nullptr}},
+         "\"protocol\" must be a string, not null"},
+    };
+    for (const auto& bad : cases) {
+        auto answer = client.request("POST", bad.path, &bad.body);
+        ASSERT_TRUE(answer.ok()) << answer.error().message;
+        EXPECT_EQ(answer.value().status, 400) << bad.path << " " << bad.body.dump();
+        EXPECT_EQ(answer.value().body.at("error").value("message", ""), bad.message)
+            << bad.path << " " << bad.body.dump() << " -> " << answer.value().body.dump();
+    }
+    // Nothing changed.
+    EXPECT_EQ(daemon.cli_json({"mode"}).dump().find("block"), std::string::npos);
 }
 
 } // namespace

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <fstream>
@@ -227,6 +228,13 @@ uint32_t identity_id(const DaemonProcess& daemon, const std::string& name) {
     if (!id)
         throw std::runtime_error("no identity " + name + " in flowwall identities");
     return *id;
+}
+
+bool none_learning(const DaemonProcess& daemon) {
+    const nlohmann::json identities = daemon.cli_json({"identities"});
+    return std::none_of(identities.begin(), identities.end(), [](const nlohmann::json& identity) {
+        return identity.at("mode") == "learn";
+    });
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {

@@ -81,6 +81,10 @@ private:
 // published view lags the maps by one reconcile. Throws when it does not appear.
 uint32_t identity_id(const DaemonProcess& daemon, const std::string& name);
 
+// True when `flowwall identities` lists no identity in learn mode: learning has ended for
+// every identity the daemon knows.
+bool none_learning(const DaemonProcess& daemon);
+
 // Polls `condition` every 10 ms until it holds or `timeout` passes; returns the last result.
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::seconds(5));

@@ -114,15 +114,7 @@ int run() {
     run_cli(daemon, {"status"});
 
     step("Learning ends after 8 seconds; then every identity is switched to block");
-    expect(eventually(
-               [&] {
-                   for (const auto& identity : daemon.cli_json({"identities"}))
-                       if (identity.at("mode") == "learn")
-                           return false;
-                   return true;
-               },
-               15s),
-           "learning did not end");
+    expect(eventually([&] { return none_learning(daemon); }, 15s), "learning did not end");
     run_cli(daemon, {"mode", "block"});
     run_cli(daemon, {"identities"});
 

@@ -57,14 +57,7 @@ TEST(RadarBrowser, ShowsTheLabLiveBlockedAttemptsAndNodeDetails) {
     // Learn the demo's normal flows; learning ends into block.
     ASSERT_TRUE(connects(lab.web(), lab.api(), DemoLab::kApiPort, true));
     ASSERT_TRUE(connects(lab.api(), lab.db(), DemoLab::kDbPort, true));
-    ASSERT_TRUE(eventually(
-        [&] {
-            for (const auto& identity : daemon.cli_json({"identities"}))
-                if (identity.at("mode") == "learn")
-                    return false;
-            return true;
-        },
-        15s))
+    ASSERT_TRUE(eventually([&] { return none_learning(daemon); }, 15s))
         << "learning did not end in block mode";
 
     auto artifacts = std::filesystem::path(FLOWWALL_ARTIFACTS_DIR);

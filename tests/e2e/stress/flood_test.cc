@@ -140,14 +140,7 @@ TEST(Flood, BlockModeDropsEveryFloodedFlowWhileAllowedTrafficFlows) {
     DaemonProcess daemon(args);
     daemon.start();
     ASSERT_TRUE(daemon.cli({"model", "allow", allowed.name, "server", "8080/tcp"}).ok());
-    ASSERT_TRUE(eventually([&] {
-        if (!guarded(daemon, kClients + 1))
-            return false;
-        for (const auto& identity : daemon.cli_json({"identities"}))
-            if (identity.at("mode") == "learn")
-                return false;
-        return true;
-    }));
+    ASSERT_TRUE(eventually([&] { return guarded(daemon, kClients + 1) && none_learning(daemon); }));
     const std::string blocked = "flowwall_packets_total{verdict=\"drop\",reason=\"blocked\"}";
     const double blocked_before = metric(daemon, blocked);
 

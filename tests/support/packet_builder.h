@@ -2,7 +2,7 @@
 //
 // Raw Ethernet frames for tests that feed eBPF programs through BPF_PROG_TEST_RUN (TC and XDP
 // both see the frame from the Ethernet header on), and a parser to check frames a program hands
-// back.
+// back (frame_parser.cc).
 //
 // The builder is deliberately exact and deterministic: no padding to the Ethernet minimum, fixed
 // MACs, IP identification, sequence numbers and echo sequence, so a test can cut a frame at a

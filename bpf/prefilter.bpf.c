@@ -26,12 +26,13 @@ struct {
 
 /* Source address of an IPv4/IPv6 frame; 0 if there is none to read. */
 static __always_inline int fw_source_of(void* data, void* data_end, struct fw_cidr_key* key) {
-    struct ethhdr* eth = data;
+    __be16 proto;
+    void* l3 = fw_network_header(data, data_end, &proto); /* a trunk uplink carries tags */
 
-    if ((void*)(eth + 1) > data_end)
+    if (!l3)
         return 0;
-    if (eth->h_proto == bpf_htons(ETH_P_IP)) {
-        struct iphdr* ip = (void*)(eth + 1);
+    if (proto == bpf_htons(ETH_P_IP)) {
+        struct iphdr* ip = l3;
 
         if ((void*)(ip + 1) > data_end)
             return 0;
@@ -40,8 +41,8 @@ static __always_inline int fw_source_of(void* data, void* data_end, struct fw_ci
         key->addr.v4 = ip->saddr;
         return 1;
     }
-    if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
-        struct ipv6hdr* ip6 = (void*)(eth + 1);
+    if (proto == bpf_htons(ETH_P_IPV6)) {
+        struct ipv6hdr* ip6 = l3;
 
         if ((void*)(ip6 + 1) > data_end)
             return 0;

@@ -6,7 +6,9 @@
  * decides the packet (not IP, fragment, ICMP control message, malformed).
  *
  * Defined verdicts for odd packets (documented in docs/datapath.md):
- *  - not IPv4/IPv6 (ARP, VLAN-tagged, other ethertypes): pass, FW_REASON_NOT_IP
+ *  - not IPv4/IPv6 (ARP, other ethertypes): pass, FW_REASON_NOT_IP
+ *  - VLAN tags (802.1Q, 802.1ad) still in the frame: up to FW_MAX_VLAN_TAGS are skipped and
+ *    the packet inside is judged like an untagged one; more: drop, FW_REASON_MALFORMED
  *  - headers cut short, IPv4 IHL < 5, wrong IP version, more than FW_MAX_IPV6_EXT extension
  *    headers: drop, FW_REASON_MALFORMED
  *  - IPv4/IPv6 non-first fragments: pass, FW_REASON_FRAGMENT (the first fragment carries
@@ -29,6 +31,12 @@
 #define FW_PARSED ((__u32)-1)
 
 #define FW_MAX_IPV6_EXT 6
+
+/* The kernel moves one tag into skb metadata before TC sees a frame, so a tag found in the
+ * frame is a second one (QinQ) or a frame nobody untagged. Passing such frames as "not IP"
+ * would let a workload with CAP_NET_RAW reach a peer around the firewall: the receiving
+ * kernel strips priority tags (VLAN id 0) and delivers what is inside. */
+#define FW_MAX_VLAN_TAGS 2
 
 #define FW_TCP_FIN 0x01
 #define FW_TCP_SYN 0x02
@@ -76,6 +84,12 @@ struct fw_icmp_hdr {
 #define FW_ICMP_PARAMETERPROB  12
 #define FW_ICMPV6_ECHO_REQUEST 128
 #define FW_ICMPV6_ECHO_REPLY   129
+
+/* An 802.1Q/802.1ad tag as it sits in the frame after the MAC addresses' ethertype. */
+struct fw_vlan_hdr {
+    __be16 tci;
+    __be16 encapsulated_proto;
+};
 
 /* uapi has no IPv6 fragment header struct. */
 struct fw_ipv6_frag_hdr {
@@ -234,17 +248,43 @@ static __always_inline __u32 fw_parse_ipv6(void* l3, void* data_end, struct fw_p
 
 /* Parses the frame in [data, data_end): FW_PARSED with pkt filled, or the reason that
  * decides the packet without a lookup. */
-static __always_inline __u32 fw_parse(void* data, void* data_end, struct fw_packet* pkt) {
+/* Where the network header of the frame in [data, data_end) starts, past the Ethernet header
+ * and up to FW_MAX_VLAN_TAGS VLAN tags, with its ethertype in *proto; NULL when the frame is
+ * cut short or carries more tags. */
+static __always_inline void* fw_network_header(void* data, void* data_end, __be16* proto) {
     struct ethhdr* eth = data;
+    void* l3 = (void*)(eth + 1);
+    int tag;
 
-    if ((void*)(eth + 1) > data_end)
+    if (l3 > data_end)
+        return NULL;
+    *proto = eth->h_proto;
+
+#pragma unroll
+    for (tag = 0; tag <= FW_MAX_VLAN_TAGS; tag++) {
+        struct fw_vlan_hdr* vlan = l3;
+
+        if (*proto != bpf_htons(ETH_P_8021Q) && *proto != bpf_htons(ETH_P_8021AD))
+            return l3;
+        if (tag == FW_MAX_VLAN_TAGS || (void*)(vlan + 1) > data_end)
+            return NULL;
+        *proto = vlan->encapsulated_proto;
+        l3 = (void*)(vlan + 1);
+    }
+    return NULL;
+}
+
+static __always_inline __u32 fw_parse(void* data, void* data_end, struct fw_packet* pkt) {
+    __be16 proto;
+    void* l3 = fw_network_header(data, data_end, &proto);
+
+    if (!l3)
         return FW_REASON_MALFORMED;
-
-    switch (eth->h_proto) {
+    switch (proto) {
     case bpf_htons(ETH_P_IP):
-        return fw_parse_ipv4((void*)(eth + 1), data_end, pkt);
+        return fw_parse_ipv4(l3, data_end, pkt);
     case bpf_htons(ETH_P_IPV6):
-        return fw_parse_ipv6((void*)(eth + 1), data_end, pkt);
+        return fw_parse_ipv6(l3, data_end, pkt);
     default:
         return FW_REASON_NOT_IP;
     }

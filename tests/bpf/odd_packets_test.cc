@@ -114,12 +114,45 @@ TEST_F(OddPackets, IcmpErrorsAndNeighbourDiscoveryPass) {
 TEST_F(OddPackets, NonIpPassesOtherIpProtocolsAreJudged) {
     EXPECT_EQ(send(PacketBuilder::arp()), Verdict::pass);
     EXPECT_EQ(send(PacketBuilder::ethertype(0x88cc, 46)), Verdict::pass); // LLDP
-    EXPECT_EQ(send(PacketBuilder::udp(web.v4, 1, db.v4, 2).vlan(7)), Verdict::pass);
+    EXPECT_EQ(send(PacketBuilder::ethertype(0x88cc, 46).vlan(7)), Verdict::pass);
     EXPECT_EQ(counter(FW_REASON_NOT_IP), 3u);
     // SCTP is judged on protocol alone (port 0).
     EXPECT_EQ(send(PacketBuilder::ip_proto(web.v4, db.v4, IPPROTO_SCTP, 16)), Verdict::drop);
     allow(flow(web.identity, db.identity, 0, IPPROTO_SCTP));
     EXPECT_EQ(send(PacketBuilder::ip_proto(web.v4, db.v4, IPPROTO_SCTP, 16)), Verdict::pass);
+}
+
+// A tag left in the frame (QinQ, or a frame nobody untagged) does not hide what it carries:
+// the receiving kernel would strip a priority tag (id 0) and deliver the packet inside.
+TEST_F(OddPackets, VlanTaggedPacketsAreJudgedByWhatTheyCarry) {
+    for (uint16_t id : {0, 7}) {
+        SCOPED_TRACE("VLAN id " + std::to_string(id));
+        EXPECT_EQ(send(PacketBuilder::tcp(web.v4, 41000, db.v4, 22, TcpFlags::syn).vlan(id)),
+                  Verdict::drop);
+        EXPECT_EQ(
+            send(PacketBuilder::tcp(web.v6, 41000, db.v6, 22, TcpFlags::syn).vlan(id).vlan(id)),
+            Verdict::drop);
+    }
+    EXPECT_EQ(counter(FW_REASON_BLOCKED), 4u);
+    EXPECT_EQ(counter(FW_REASON_NOT_IP), 0u);
+    auto events = take_events();
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events[0].src_identity, web.identity);
+    EXPECT_EQ(events[0].dst_identity, db.identity);
+
+    allow(flow(web.identity, db.identity, 22, IPPROTO_TCP));
+    EXPECT_EQ(send(PacketBuilder::tcp(web.v4, 41001, db.v4, 22, TcpFlags::syn).vlan(0)),
+              Verdict::pass);
+    EXPECT_EQ(counter(FW_REASON_POLICY_ALLOW), 1u);
+
+    // More tags than FW_MAX_VLAN_TAGS, or a tag cut short: malformed.
+    EXPECT_EQ(
+        send(PacketBuilder::tcp(web.v4, 41002, db.v4, 22, TcpFlags::syn).vlan(0).vlan(0).vlan(0)),
+        Verdict::drop);
+    EXPECT_EQ(run(FirewallProgram::from_workload,
+                  PacketBuilder::udp(web.v4, 1, db.v4, 2).vlan(5).build_truncated(16)),
+              Verdict::drop);
+    EXPECT_EQ(counter(FW_REASON_MALFORMED), 2u);
 }
 
 } // namespace

@@ -60,6 +60,20 @@ TEST_F(Prefilter, DropsSourcesInDenyPrefixesOfBothFamilies) {
     EXPECT_EQ(counter(FW_REASON_PREFILTER_PASS), 2u);
 }
 
+// A trunk uplink carries tagged frames (XDP sees them before any untagging): one or two tags
+// do not hide the source.
+TEST_F(Prefilter, VlanTaggedFramesAreReadThrough) {
+    deny("198.19.66.0/24", 1);
+    EXPECT_EQ(run(PacketBuilder::udp(Address::v4("198.19.66.7"), 1, inside, 2).vlan(10).build()),
+              XDP_DROP);
+    EXPECT_EQ(
+        run(PacketBuilder::udp(Address::v4("198.19.66.8"), 1, inside, 2).vlan(10).vlan(20).build()),
+        XDP_DROP);
+    EXPECT_EQ(run(PacketBuilder::udp(Address::v4("198.19.67.1"), 1, inside, 2).vlan(10).build()),
+              XDP_PASS);
+    EXPECT_EQ(counter(FW_REASON_CIDR_DENY), 2u);
+}
+
 TEST_F(Prefilter, LongestPrefixAndFamiliesDoNotMix) {
     // An IPv6 ::/0 deny must not catch IPv4 (the family byte is part of the LPM key).
     deny("::/0", 3);

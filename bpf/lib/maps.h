@@ -84,6 +84,6 @@ struct {
     __uint(max_entries, FW_CTR_MAX);
     __type(key, __u32);
     __type(value, struct fw_counter_value);
-} fw_stats_v1 SEC(".maps");
+} fw_stats_v2 SEC(".maps");
 
 #endif /* FW_BPF_MAPS_H */

@@ -34,7 +34,7 @@ static __always_inline __u32 fw_verdict_outside_model(__u32 src_identity, __u32 
 
     if (settings) {
         if (workload_unidentified && (settings->flags & FW_SETTINGS_F_FAIL_CLOSED))
-            return FW_REASON_BLOCKED;
+            return FW_REASON_FAIL_CLOSED;
         default_mode = settings->default_mode;
     }
     src_mode = fw_mode_of(src_identity, default_mode);

@@ -29,9 +29,11 @@
 #define FW_MAP_CT6       "fw_ct6_v1"      /* connection tracking, IPv6 */
 #define FW_MAP_DEDUP     "fw_dedup_v1"    /* last report per flow key, for de-duplication */
 #define FW_MAP_EVENTS    "fw_events_v1"   /* ring buffer of struct fw_event */
-#define FW_MAP_STATS     "fw_stats_v1"    /* per-CPU counters, indexed by enum fw_counter */
+/* v2: reason 15 (fail_closed) moved every non-reason counter up by one. No conversion: a
+ * v1 map is unpinned and the counters start again at 0 (Prometheus handles the reset). */
+#define FW_MAP_STATS     "fw_stats_v2"    /* per-CPU counters, indexed by enum fw_counter */
 #define FW_MAP_DENY      "fw_deny_v1"     /* XDP: source prefixes to drop */
-#define FW_MAP_XDP_STATS "fw_xstats_v1"   /* XDP: per-CPU counters */
+#define FW_MAP_XDP_STATS "fw_xstats_v2"   /* XDP: per-CPU counters (v2: as fw_stats) */
 
 /* Program names (the C function names in bpf/). */
 #define FW_PROG_FROM_WORKLOAD    "from_workload"
@@ -131,7 +133,7 @@ struct fw_settings {
 };
 /* Fail closed: on a guarded interface, a new connection whose workload end (the source of a
  * packet leaving the workload, the destination of one entering it; unicast only) has no
- * fw_ipcache_v1 entry is dropped (FW_REASON_BLOCKED) unless fw_policy_v1 allows its flow,
+ * fw_ipcache_v1 entry is dropped (FW_REASON_FAIL_CLOSED) unless fw_policy_v1 allows its flow,
  * whatever the modes say. Without the flag (fail open) that end is judged as `world`. */
 #define FW_SETTINGS_F_FAIL_CLOSED 0x1
 
@@ -199,17 +201,18 @@ enum fw_reason {
     FW_REASON_MALFORMED = 12,      /* drop: truncated or inconsistent headers */
     FW_REASON_CIDR_DENY = 13,      /* XDP drop: source in the deny list */
     FW_REASON_PREFILTER_PASS = 14, /* XDP pass: source not listed, or not IP */
-    FW_REASON_MAX = 15,
+    FW_REASON_FAIL_CLOSED = 15,    /* drop: fail closed, the workload end has no identity yet */
+    FW_REASON_MAX = 16,
 };
 
 /* Counters: one per reason (packets and bytes with that verdict), then these. */
 enum fw_counter {
     FW_CTR_EVENTS_SENT = FW_REASON_MAX, /* events written to the ring buffer */
-    FW_CTR_EVENTS_LOST = 16,            /* events dropped: ring buffer full */
-    FW_CTR_EVENTS_SUPPRESSED = 17,      /* events folded into an earlier one (de-dup) */
-    FW_CTR_POLICY_FULL = 18,            /* learned flow not stored: fw_policy_v1 full */
-    FW_CTR_CT_FULL = 19,                /* connection not tracked: conntrack insert failed */
-    FW_CTR_MAX = 20,
+    FW_CTR_EVENTS_LOST = 17,            /* events dropped: ring buffer full */
+    FW_CTR_EVENTS_SUPPRESSED = 18,      /* events folded into an earlier one (de-dup) */
+    FW_CTR_POLICY_FULL = 19,            /* learned flow not stored: fw_policy_v1 full */
+    FW_CTR_CT_FULL = 20,                /* flow not tracked: conntrack insert failed */
+    FW_CTR_MAX = 21,
 };
 
 struct fw_counter_value {
@@ -257,6 +260,7 @@ static inline __u32 fw_event_kind_of(__u32 reason) {
     case FW_REASON_ALERT:
         return FW_EVENT_ALERT;
     case FW_REASON_BLOCKED:
+    case FW_REASON_FAIL_CLOSED:
         return FW_EVENT_DROP;
     default:
         return 0;
@@ -266,7 +270,7 @@ static inline __u32 fw_event_kind_of(__u32 reason) {
 /* Verdict of a reason: drop or pass. */
 static inline int fw_reason_is_drop(__u32 reason) {
     return reason == FW_REASON_BLOCKED || reason == FW_REASON_MALFORMED ||
-           reason == FW_REASON_CIDR_DENY;
+           reason == FW_REASON_CIDR_DENY || reason == FW_REASON_FAIL_CLOSED;
 }
 
 #endif /* FLOWWALL_ABI_H */

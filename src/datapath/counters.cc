@@ -5,10 +5,12 @@ namespace flowwall::datapath {
 
 const char* counter_name(uint32_t counter) {
     static constexpr const char* names[FW_CTR_MAX] = {
-        "ct_established", "ct_reply",    "tcp_established",   "policy_allow", "learned",
-        "alert",          "mode_off",    "no_workload",       "not_ip",       "fragment",
-        "icmp_control",   "blocked",     "malformed",         "cidr_deny",    "prefilter_pass",
-        "events_sent",    "events_lost", "events_suppressed", "policy_full",  "ct_full"};
+        "ct_established", "ct_reply",    "tcp_established",   "policy_allow",
+        "learned",        "alert",       "mode_off",          "no_workload",
+        "not_ip",         "fragment",    "icmp_control",      "blocked",
+        "malformed",      "cidr_deny",   "prefilter_pass",    "fail_closed",
+        "events_sent",    "events_lost", "events_suppressed", "policy_full",
+        "ct_full"};
     return counter < FW_CTR_MAX ? names[counter] : "unknown";
 }
 

@@ -122,7 +122,7 @@ void FirewallObject::bind_maps() {
     maps_.conntrack4 = typed_view<fw_ct4_key, fw_ct_value>(m.fw_ct4_v1);
     maps_.conntrack6 = typed_view<fw_ct6_key, fw_ct_value>(m.fw_ct6_v1);
     maps_.dedup = typed_view<fw_dedup_key, fw_dedup_value>(m.fw_dedup_v1);
-    maps_.stats = PerCpuArray<fw_counter_value>(bpf_map__fd(m.fw_stats_v1), FW_MAP_STATS);
+    maps_.stats = PerCpuArray<fw_counter_value>(bpf_map__fd(m.fw_stats_v2), FW_MAP_STATS);
     maps_.events_fd = bpf_map__fd(m.fw_events_v1);
 }
 

@@ -27,6 +27,9 @@ Result<std::unique_ptr<PrefilterObject>> PrefilterObject::load(const PrefilterOp
     if (auto status = load_object(skeleton->obj, "prefilter (bpf/prefilter.bpf.c)"); !status)
         return status.error();
     if (!options.pin_dir.empty()) {
+        // No conversions: an older fw_xstats (counters) is unpinned and starts again at 0.
+        if (auto migrated = migrate_older_maps(skeleton->obj, options.pin_dir, {}); !migrated)
+            return migrated.error();
         if (auto status = pin_programs(skeleton->obj, options.pin_dir); !status)
             return status.error();
     }
@@ -36,7 +39,7 @@ Result<std::unique_ptr<PrefilterObject>> PrefilterObject::load(const PrefilterOp
 PrefilterObject::PrefilterObject(prefilter_bpf* skeleton, PrefilterOptions options)
     : skeleton_(skeleton), options_(std::move(options)),
       maps_{typed_view<fw_cidr_key, uint32_t>(skeleton->maps.fw_deny_v1),
-            PerCpuArray<fw_counter_value>(bpf_map__fd(skeleton->maps.fw_xstats_v1),
+            PerCpuArray<fw_counter_value>(bpf_map__fd(skeleton->maps.fw_xstats_v2),
                                           FW_MAP_XDP_STATS)} {}
 
 PrefilterObject::~PrefilterObject() {

@@ -132,6 +132,13 @@ TEST_F(FailModeTest, ClosedDropsAnUnidentifiedWorkloadUnlessTheModelAllowsWorld)
         << "leaving an unidentified workload";
     EXPECT_FALSE(connects_from_world(w("ghost").v4, ghost_server_->port()))
         << "entering an unidentified workload";
+    // Counted and reported as what they are, not as ordinary blocks.
+    const std::string metrics = daemon->web_get("/metrics").second;
+    EXPECT_NE(metrics.find("flowwall_packets_total{verdict=\"drop\",reason=\"fail_closed\"} "),
+              std::string::npos);
+    EXPECT_EQ(metrics.find("flowwall_packets_total{verdict=\"drop\",reason=\"fail_closed\"} 0\n"),
+              std::string::npos)
+        << "no fail_closed drop counted";
     ASSERT_TRUE(daemon->cli({"mode", "alert", "--identity", "db"}).ok());
     EXPECT_FALSE(connects(w("ghost"), w("db").v4, db_server_->port()))
         << "dropped even where the peer's mode would let world through";

@@ -17,6 +17,15 @@
 namespace flowwall::testing {
 namespace {
 
+// Under ASan every allocation carries redzones and freed memory waits in a quarantine (up to
+// 256 MB), so the daemon's RSS says more about the sanitizer than about flowwalld there: the
+// memory bounds are loosened, not dropped (unbounded growth still fails).
+#ifdef FLOWWALL_SANITIZED
+constexpr long kRssScale = 4;
+#else
+constexpr long kRssScale = 1;
+#endif
+
 using namespace std::chrono_literals;
 
 constexpr int kClients = 3;
@@ -119,13 +128,15 @@ TEST(Flood, LearnModeLosesEventsNotFlowsAndMemoryStaysBounded) {
                 sent, learned, metric(daemon, "flowwall_events_lost_total"), probe.answered(),
                 probe.slowest_ms(), rss_before, rss_after);
     // The model holds every flow (some hundred bytes each); bounded by the policy map.
-    EXPECT_LT(rss_after - rss_before, 64 * 1024) << "RSS grew from " << rss_before << " KiB";
+    EXPECT_LT(rss_after - rss_before, kRssScale * 64 * 1024)
+        << "RSS grew from " << rss_before << " KiB";
 
     // A second storm of the same flows learns nothing new and costs no memory.
     flood(lab);
     EXPECT_TRUE(eventually([&] { return metric(daemon, entries) == learned; }, 5s));
     const long rss_again = resident_kib(daemon);
-    EXPECT_LT(rss_again - rss_after, 8 * 1024) << "RSS " << rss_after << " -> " << rss_again;
+    EXPECT_LT(rss_again - rss_after, kRssScale * 8 * 1024)
+        << "RSS " << rss_after << " -> " << rss_again;
 }
 
 TEST(Flood, BlockModeDropsEveryFloodedFlowWhileAllowedTrafficFlows) {

@@ -105,12 +105,6 @@ static __always_inline __u32 fw_judge(struct __sk_buff* skb, __u32 direction) {
 }
 
 static __always_inline int fw_tc_verdict(struct __sk_buff* skb, __u32 reason) {
-#ifdef FW_BUILD_VARIANT
-    /* Only in the second build the upgrade test installs (bpf/CMakeLists.txt): other code,
-     * hence another program tag, and the same verdicts. */
-    volatile __u32 variant = FW_BUILD_VARIANT;
-    (void)variant;
-#endif
     fw_count(&fw_stats_v2, reason, skb->len);
     return fw_reason_is_drop(reason) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 }

@@ -1,13 +1,14 @@
 # flowwall_bpf_object(<name> SOURCE <file.bpf.c> [INCLUDES <dir>...]
-#                     [VARIANT <variant> DEFINES <NAME=value>...])
+#                     [VARIANT <variant> CFLAGS <flag>...])
 #
 # Compiles one BPF program family with clang for the BPF target, generates its libbpf
 # skeleton with `bpftool gen skeleton`, and exposes both as the INTERFACE library
 # flowwall::bpf::<name>: link it and `#include "<name>.skel.h"`.
 #
-# VARIANT builds the same family again with DEFINES, as flowwall::bpf::<name>_<variant>,
-# under the same skeleton and header name (in its own directory): code that includes
-# "<name>.skel.h" compiles against either. tests/e2e/reliability upgrades to one.
+# VARIANT builds the same family again with CFLAGS added last (so they override), as
+# flowwall::bpf::<name>_<variant>, under the same skeleton and header name (in its own
+# directory): code that includes "<name>.skel.h" compiles against either.
+# tests/e2e/reliability upgrades to one.
 
 find_program(FLOWWALL_CLANG NAMES clang REQUIRED)
 find_program(FLOWWALL_BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
@@ -23,7 +24,7 @@ set(FLOWWALL_BPF_CFLAGS -g -O2 -target bpf -mcpu=v3 -Wall -Wextra -Werror
     -Wno-unused-function)
 
 function(flowwall_bpf_object name)
-  cmake_parse_arguments(ARG "" "SOURCE;VARIANT" "INCLUDES;DEFINES" ${ARGN})
+  cmake_parse_arguments(ARG "" "SOURCE;VARIANT" "INCLUDES;CFLAGS" ${ARGN})
   get_filename_component(source ${ARG_SOURCE} ABSOLUTE)
   set(out_dir ${CMAKE_BINARY_DIR}/bpf)
   set(target_name ${name})
@@ -31,10 +32,6 @@ function(flowwall_bpf_object name)
     set(out_dir ${CMAKE_BINARY_DIR}/bpf/${ARG_VARIANT})
     set(target_name ${name}_${ARG_VARIANT})
   endif()
-  set(define_flags)
-  foreach(define IN LISTS ARG_DEFINES)
-    list(APPEND define_flags -D${define})
-  endforeach()
   set(object ${out_dir}/${name}.bpf.o)
   set(skeleton ${out_dir}/${name}.skel.h)
   set(include_flags -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}/bpf)
@@ -45,7 +42,7 @@ function(flowwall_bpf_object name)
   add_custom_command(
     OUTPUT ${object}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
-    COMMAND ${FLOWWALL_CLANG} ${FLOWWALL_BPF_CFLAGS} ${define_flags} ${include_flags}
+    COMMAND ${FLOWWALL_CLANG} ${FLOWWALL_BPF_CFLAGS} ${ARG_CFLAGS} ${include_flags}
             ${FLOWWALL_BPF_SYSTEM_INCLUDES} -MD -MF ${object}.d -c ${source} -o ${object}
     DEPENDS ${source}
     DEPFILE ${object}.d

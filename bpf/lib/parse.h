@@ -91,6 +91,10 @@ struct fw_vlan_hdr {
     __be16 encapsulated_proto;
 };
 
+static __always_inline int fw_is_vlan(__be16 proto) {
+    return proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD);
+}
+
 /* uapi has no IPv6 fragment header struct. */
 struct fw_ipv6_frag_hdr {
     __u8 nexthdr;
@@ -246,8 +250,6 @@ static __always_inline __u32 fw_parse_ipv6(void* l3, void* data_end, struct fw_p
     return FW_REASON_MALFORMED;
 }
 
-/* Parses the frame in [data, data_end): FW_PARSED with pkt filled, or the reason that
- * decides the packet without a lookup. */
 /* Where the network header of the frame in [data, data_end) starts, past the Ethernet header
  * and up to FW_MAX_VLAN_TAGS VLAN tags, with its ethertype in *proto; NULL when the frame is
  * cut short or carries more tags. */
@@ -261,19 +263,19 @@ static __always_inline void* fw_network_header(void* data, void* data_end, __be1
     *proto = eth->h_proto;
 
 #pragma unroll
-    for (tag = 0; tag <= FW_MAX_VLAN_TAGS; tag++) {
+    for (tag = 0; tag < FW_MAX_VLAN_TAGS && fw_is_vlan(*proto); tag++) {
         struct fw_vlan_hdr* vlan = l3;
 
-        if (*proto != bpf_htons(ETH_P_8021Q) && *proto != bpf_htons(ETH_P_8021AD))
-            return l3;
-        if (tag == FW_MAX_VLAN_TAGS || (void*)(vlan + 1) > data_end)
+        if ((void*)(vlan + 1) > data_end)
             return NULL;
         *proto = vlan->encapsulated_proto;
         l3 = (void*)(vlan + 1);
     }
-    return NULL;
+    return fw_is_vlan(*proto) ? NULL : l3;
 }
 
+/* Parses the frame in [data, data_end): FW_PARSED with pkt filled, or the reason that
+ * decides the packet without a lookup. */
 static __always_inline __u32 fw_parse(void* data, void* data_end, struct fw_packet* pkt) {
     __be16 proto;
     void* l3 = fw_network_header(data, data_end, &proto);

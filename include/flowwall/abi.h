@@ -138,8 +138,9 @@ struct fw_settings {
 #define FW_SETTINGS_F_FAIL_CLOSED 0x1
 
 /* fw_ct4_v1 / fw_ct6_v1: one entry per UDP or ICMP flow, keyed by the tuple of its first
- * packet (TCP is not tracked: its flags say which packet opens a connection). One map per family: hashing the 16-byte IPv4 key instead of a 40-byte
- * family-agnostic one is most of an established packet's cost. */
+ * packet (TCP is not tracked: its flags say which packet opens a connection). One map per
+ * family: hashing the 16-byte IPv4 key instead of a 40-byte family-agnostic one is most of
+ * an established packet's cost. */
 struct fw_ct4_key {
     __u32 src_addr;
     __u32 dst_addr;

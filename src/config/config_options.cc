@@ -346,9 +346,9 @@ const std::vector<ConfigOption> kOptions = {
     {"conntrack-other-timeout", "DURATION", "Idle time after which a UDP/ICMP flow is forgotten",
      ValueKind::duration,
      [](DaemonConfig& c, std::string_view t) {
-         return set_duration(c.conntrack_other_timeout, t, 1s, 24h);
+         return set_duration(c.conntrack_timeout, t, 1s, 24h);
      },
-     [](const DaemonConfig& c) { return format_duration(c.conntrack_other_timeout); }},
+     [](const DaemonConfig& c) { return format_duration(c.conntrack_timeout); }},
     {"event-dedup-interval", "DURATION",
      "At most one event per flow and kind in this interval; 0 reports every one",
      ValueKind::duration,

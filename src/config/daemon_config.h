@@ -55,7 +55,7 @@ struct DaemonConfig {
     uint8_t after_learning = 3; // FW_MODE_ALERT
     std::filesystem::path audit_log = "/var/log/flowwall/audit.jsonl";
     uint64_t audit_log_max_bytes = 64ull << 20;
-    std::string node_name; // empty: the host name
+    std::string node_name;                     // empty: the host name
     std::string web_listen = "127.0.0.1:9190"; // /metrics, /healthz; empty: off
 
     datapath::TcAttachMode attach_mode = datapath::TcAttachMode::automatic; // auto|tcx|clsact
@@ -63,7 +63,8 @@ struct DaemonConfig {
     FailMode fail_mode = FailMode::open;
 
     datapath::FirewallCapacities capacities; // ipcache-entries, policy-entries, ...
-    std::chrono::milliseconds conntrack_other_timeout = std::chrono::seconds(60);
+    // conntrack-other-timeout: UDP/ICMP flows (TCP is not tracked)
+    std::chrono::milliseconds conntrack_timeout = std::chrono::seconds(60);
     std::chrono::milliseconds event_dedup_interval = std::chrono::seconds(5);
 
     bool cleanup = false; // --cleanup (flag only): remove everything flowwall made, exit

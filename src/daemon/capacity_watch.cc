@@ -28,7 +28,7 @@ std::string fill_problem(const Map& map, uint64_t entries) {
 } // namespace
 
 CapacityWatch::CapacityWatch(const datapath::FirewallMaps& maps, CapacityLimits limits)
-    : stats_(maps.stats),
+    : maps_(maps),
       kinds_{{
           {FW_CTR_POLICY_FULL, "policy_full",
            "learned flows not stored: " FW_MAP_POLICY " is full (" +
@@ -44,10 +44,9 @@ CapacityWatch::CapacityWatch(const datapath::FirewallMaps& maps, CapacityLimits 
                " bytes) was full",
            "learned flows are still adopted from the policy map, but alerts and blocks of "
            "those events have no audit record; raise --event-buffer-bytes"},
-      }},
-      conntrack_{&maps.conntrack4, &maps.conntrack6} {
+      }} {
     for (auto& kind : kinds_) {
-        kind.total = datapath::read_counter(stats_, kind.counter).packets;
+        kind.total = datapath::read_counter(maps_.stats, kind.counter).packets;
         kind.at_start = kind.total;
         kind.logged_total = kind.total;
     }
@@ -56,7 +55,7 @@ CapacityWatch::CapacityWatch(const datapath::FirewallMaps& maps, CapacityLimits 
 void CapacityWatch::check(Clock::time_point now) {
     std::lock_guard lock(mutex_);
     for (auto& kind : kinds_) {
-        uint64_t total = datapath::read_counter(stats_, kind.counter).packets;
+        uint64_t total = datapath::read_counter(maps_.stats, kind.counter).packets;
         if (total == kind.total)
             continue;
         kind.total = total;
@@ -72,8 +71,8 @@ void CapacityWatch::check(Clock::time_point now) {
 }
 
 void CapacityWatch::sample_conntrack(Clock::time_point now) {
-    conntrack_.v4_entries = conntrack_.v4->count();
-    conntrack_.v6_entries = conntrack_.v6->count();
+    conntrack_.v4_entries = maps_.conntrack4.count();
+    conntrack_.v6_entries = maps_.conntrack6.count();
     conntrack_.sampled = now;
     auto problems = conntrack_problems();
     if (problems.empty() || (conntrack_.last_log && now - *conntrack_.last_log < kLogInterval))
@@ -85,8 +84,8 @@ void CapacityWatch::sample_conntrack(Clock::time_point now) {
 
 std::vector<std::string> CapacityWatch::conntrack_problems() const {
     std::vector<std::string> problems;
-    for (auto problem : {fill_problem(*conntrack_.v4, conntrack_.v4_entries),
-                         fill_problem(*conntrack_.v6, conntrack_.v6_entries)})
+    for (auto problem : {fill_problem(maps_.conntrack4, conntrack_.v4_entries),
+                         fill_problem(maps_.conntrack6, conntrack_.v6_entries)})
         if (!problem.empty())
             problems.push_back(std::move(problem));
     return problems;
@@ -110,8 +109,10 @@ nlohmann::json CapacityWatch::view() const {
             problems.push_back(std::to_string(since_start) + " " + kind.what + ": " + kind.advice);
     }
     view["conntrack"] = {
-        {"ipv4", {{"entries", conntrack_.v4_entries}, {"capacity", conntrack_.v4->max_entries()}}},
-        {"ipv6", {{"entries", conntrack_.v6_entries}, {"capacity", conntrack_.v6->max_entries()}}},
+        {"ipv4",
+         {{"entries", conntrack_.v4_entries}, {"capacity", maps_.conntrack4.max_entries()}}},
+        {"ipv6",
+         {{"entries", conntrack_.v6_entries}, {"capacity", maps_.conntrack6.max_entries()}}},
         {"sampled", conntrack_.sampled ? iso_time(*conntrack_.sampled) : nullptr}};
     for (auto& problem : conntrack_problems())
         problems.push_back(std::move(problem));

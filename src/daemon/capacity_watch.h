@@ -72,8 +72,6 @@ private:
     };
 
     struct ConntrackFill {
-        const datapath::TypedMap<fw_ct4_key, fw_ct_value>* v4;
-        const datapath::TypedMap<fw_ct6_key, fw_ct_value>* v6;
         uint64_t v4_entries = 0;
         uint64_t v6_entries = 0;
         std::optional<Clock::time_point> sampled;
@@ -83,7 +81,7 @@ private:
     void sample_conntrack(Clock::time_point now);
     std::vector<std::string> conntrack_problems() const;
 
-    const datapath::CounterMap& stats_;
+    const datapath::FirewallMaps& maps_;
     mutable std::mutex mutex_;
     std::array<Pressure, 3> kinds_;
     ConntrackFill conntrack_;

@@ -31,7 +31,7 @@ HttpResponse from_result(datapath::Result<json> result) {
 // The body of a POST as a JSON object whose `text_fields`, where present, are strings; or the
 // 400 that says why not ({"mode": 5} is not "" for a mode that is then refused as "").
 std::optional<json> body_object(const HttpRequest& request, HttpResponse& error,
-                                std::initializer_list<const char*> text_fields) {
+                                std::initializer_list<const char*> text_fields = {}) {
     auto body = json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);
     if (body.is_discarded() || !body.is_object()) {
         error = error_response(400, "the request body must be a JSON object");
@@ -122,8 +122,7 @@ HttpResponse route_control_request(const HttpRequest& request, ControlTargets& t
         if (targets.events)
             status["events"] = {{"received", targets.events->events()},
                                 {"audit_records", targets.events->audit_records()}};
-        if (targets.capacity)
-            status["capacity"] = targets.capacity->view();
+        status["capacity"] = targets.capacity.view();
         return json_response(200, status);
     }
     if (get && path == "/v1/endpoints")
@@ -161,7 +160,7 @@ HttpResponse route_control_request(const HttpRequest& request, ControlTargets& t
     }
     if (post && path == "/v1/model/import") {
         HttpResponse error;
-        auto body = body_object(request, error, {});
+        auto body = body_object(request, error);
         if (!body)
             return error;
         return from_result(targets.policy.import_model(*body));

@@ -17,8 +17,8 @@ struct ControlTargets {
     const NodeAgent& agent;
     FirewallPolicy& policy;
     audit::AuditStream& audit_stream;
-    const EventPump* events = nullptr;       // for counters in status; may be null
-    const CapacityWatch* capacity = nullptr; // what the maps could not hold; may be null
+    const EventPump* events = nullptr; // for counters in status; may be null
+    const CapacityWatch& capacity;     // what the maps could not hold
 };
 
 // Thread-safe: called on the API server's connection threads.

@@ -88,13 +88,13 @@ int run_daemon(const config::DaemonConfig& config) {
     datapath::FirewallOptions options;
     options.pin_dir = config.bpffs_dir;
     options.capacities = config.capacities;
-    options.conntrack_timeout = config.conntrack_other_timeout;
+    options.conntrack_timeout = config.conntrack_timeout;
     options.event_dedup_interval = config.event_dedup_interval;
     auto firewall = datapath::FirewallObject::load(options).value_or_throw();
     auto& maps = firewall->maps();
     maps.settings
         .update(0, fw_settings{.default_mode = config.default_mode,
-                               .flags = config::settings_flags(config)}) // fail mode (issue 6)
+                               .flags = config::settings_flags(config)})
         .value_or_throw();
 
     auto registry =
@@ -142,7 +142,7 @@ int run_daemon(const config::DaemonConfig& config) {
                (config.attach_mode == datapath::TcAttachMode::automatic && features.tcx);
     info.attach_mode = tcx ? "tcx" : "clsact";
     info.default_mode = config.default_mode;
-    info.fail_mode = config::fail_mode_name(config.fail_mode); // issue 6
+    info.fail_mode = config::fail_mode_name(config.fail_mode);
     info.programs = {{"from_workload", datapath::program_id(from_fd)},
                      {"to_workload", datapath::program_id(to_fd)}};
 
@@ -151,14 +151,14 @@ int run_daemon(const config::DaemonConfig& config) {
     CapacityWatch capacity(maps, CapacityLimits{config.capacities.policy_entries,
                                                 config.capacities.conntrack_entries,
                                                 config.capacities.event_buffer_bytes});
-    ControlTargets targets{info, agent, *policy, audit_stream, pump.get(), &capacity};
+    ControlTargets targets{info, agent, *policy, audit_stream, pump.get(), capacity};
     auto server =
         api::UnixHttpServer::start(config.socket, [&targets](const api::HttpRequest& request) {
             return route_control_request(request, targets);
         }).value_or_throw();
 
     WebTargets web_targets{
-        maps, agent, *policy, *pump, audit_stream, std::chrono::steady_clock::now(), &capacity};
+        maps, agent, *policy, *pump, audit_stream, std::chrono::steady_clock::now(), capacity};
     std::unique_ptr<web::WebServer> web_server;
     if (!config.web_listen.empty()) {
         web::WebRoutes routes;

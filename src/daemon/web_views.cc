@@ -14,6 +14,12 @@ using nlohmann::json;
 // Radar shows this many records per identity; the stream keeps the last 1000 in all.
 constexpr size_t kIdentityAuditRecords = 20;
 
+// From the settings map, not the config: what the programs actually apply.
+bool datapath_fails_closed(const datapath::FirewallMaps& maps) {
+    auto settings = maps.settings.lookup(0);
+    return settings && (settings->flags & FW_SETTINGS_F_FAIL_CLOSED) != 0;
+}
+
 json graph_of(const WebTargets& targets) {
     return graph_view(*targets.agent.snapshot(), targets.policy.identity_views(),
                       targets.policy.flows(),
@@ -66,11 +72,10 @@ std::string gather_metrics(WebTargets& targets) {
         {FW_MAP_POLICY, targets.maps.policy.count(), targets.maps.policy.max_entries()});
     input.maps.push_back(
         {FW_MAP_MODES, snapshot->identities.size(), targets.maps.modes.max_entries()});
-    if (targets.capacity) { // counted every 10 s by the watch, not on every scrape
-        auto [v4, v6] = targets.capacity->conntrack_entries();
-        input.maps.push_back({FW_MAP_CT4, v4, targets.maps.conntrack4.max_entries()});
-        input.maps.push_back({FW_MAP_CT6, v6, targets.maps.conntrack6.max_entries()});
-    }
+    // Counted every 10 s by the watch, not on every scrape.
+    auto [ct4, ct6] = targets.capacity.conntrack_entries();
+    input.maps.push_back({FW_MAP_CT4, ct4, targets.maps.conntrack4.max_entries()});
+    input.maps.push_back({FW_MAP_CT6, ct6, targets.maps.conntrack6.max_entries()});
     for (const auto& source : snapshot->sources)
         input.sources.push_back({source.name, source.health.state == identity::SourceState::synced,
                                  source.health.state != identity::SourceState::unavailable,
@@ -88,9 +93,7 @@ std::string gather_metrics(WebTargets& targets) {
     input.interfaces_failed = snapshot->guards_failed;
     input.events_received = targets.events.events();
     input.audit_records = {{"alert", targets.events.alerts()}, {"block", targets.events.blocks()}};
-    // From the map, not the config: what the programs actually apply.
-    auto settings = targets.maps.settings.lookup(0);
-    input.fail_closed = settings && (settings->flags & FW_SETTINGS_F_FAIL_CLOSED) != 0;
+    input.fail_closed = datapath_fails_closed(targets.maps);
     input.uptime_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - targets.started).count();
     return web::render_metrics(input);
@@ -107,10 +110,8 @@ web::HealthReport gather_health(const WebTargets& targets) {
     }
     if (!snapshot->ipcache_error.empty())
         reasons += "ipcache: " + snapshot->ipcache_error + "\n";
-    auto settings = targets.maps.settings.lookup(0);
     std::string fail_mode =
-        std::string("fail mode: ") +
-        (settings && (settings->flags & FW_SETTINGS_F_FAIL_CLOSED) != 0 ? "closed" : "open");
+        std::string("fail mode: ") + (datapath_fails_closed(targets.maps) ? "closed" : "open");
     if (reasons.empty())
         return {true, "ok: datapath loaded, every source in sync\n" + fail_mode};
     return {false, reasons + fail_mode};

@@ -25,7 +25,7 @@ struct WebTargets {
     const EventPump& events;
     const audit::AuditStream& audit;
     std::chrono::steady_clock::time_point started;
-    const CapacityWatch* capacity = nullptr; // conntrack fill (sampled); may be null
+    const CapacityWatch& capacity; // conntrack fill (sampled)
 };
 
 // GET /api/v1/<name> for the Radar page (docs/api.md, "Radar's JSON"):

@@ -78,7 +78,7 @@ TEST(DaemonConfig, AFileSetsEveryOption) {
     EXPECT_EQ(config.capacities.conntrack_entries, 1004u);
     EXPECT_EQ(config.capacities.dedup_entries, 1005u);
     EXPECT_EQ(config.capacities.event_buffer_bytes, 65536u);
-    EXPECT_EQ(config.conntrack_other_timeout, 30s);
+    EXPECT_EQ(config.conntrack_timeout, 30s);
     EXPECT_EQ(config.event_dedup_interval, 0ms);
 }
 

@@ -169,14 +169,9 @@ void fuzz_parse(std::string_view bytes, HttpParseLimits limits, InputRandom& ran
 } // namespace
 } // namespace flowwall::fuzz
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    flowwall::fuzz::quiet_logging();
-    return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace flowwall::fuzz;
-    std::string_view bytes(reinterpret_cast<const char*>(data), size);
+    const std::string_view bytes = as_text(data, size);
     InputRandom random(data, size);
     fuzz_parse(bytes, HttpParseLimits{}, random);
     fuzz_parse(bytes, kSmallLimits, random);

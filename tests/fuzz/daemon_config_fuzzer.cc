@@ -110,15 +110,10 @@ void fuzz_command_line(ConfigFile& file, std::string_view text,
 } // namespace
 } // namespace flowwall::fuzz
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    flowwall::fuzz::quiet_logging();
-    return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace flowwall::fuzz;
     static ConfigFile file;
-    std::string_view input(reinterpret_cast<const char*>(data), size);
+    const std::string_view input = as_text(data, size);
     std::string_view text = input.substr(0, input.find('\0'));
     std::vector<std::string> flags;
     if (text.size() < input.size()) {

@@ -113,14 +113,9 @@ void fuzz_time(std::string_view text) {
 } // namespace
 } // namespace flowwall::fuzz
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    flowwall::fuzz::quiet_logging();
-    return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace flowwall::fuzz;
-    std::string_view text(reinterpret_cast<const char*>(data), size);
+    const std::string_view text = as_text(data, size);
     fuzz_inspect(text);
     fuzz_list(text);
     fuzz_time(text.substr(0, text.find('\n')));

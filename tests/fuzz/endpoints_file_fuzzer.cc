@@ -39,14 +39,9 @@ void check_workload(const identity::Workload& workload) {
 } // namespace
 } // namespace flowwall::fuzz
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    flowwall::fuzz::quiet_logging();
-    return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace flowwall::fuzz;
-    std::string_view text(reinterpret_cast<const char*>(data), size);
+    const std::string_view text = as_text(data, size);
     auto parsed = flowwall::identity::parse_endpoints_file(text, kOrigin, 1234);
     if (!parsed) {
         const auto& message = parsed.error().message;

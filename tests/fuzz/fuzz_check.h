@@ -4,8 +4,6 @@
 // says why. A broken promise aborts, which libFuzzer records as a crash with the input.
 #pragma once
 
-#include <spdlog/spdlog.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -31,9 +29,9 @@ inline bool is_one_line(std::string_view text) {
     return text.find_first_of("\r\n") == std::string_view::npos;
 }
 
-// Logging is not what is fuzzed, and at millions of inputs it only costs time.
-inline void quiet_logging() {
-    spdlog::set_level(spdlog::level::off);
+// The input as the text the parsers read.
+inline std::string_view as_text(const uint8_t* data, size_t size) {
+    return {reinterpret_cast<const char*>(data), size};
 }
 
 // Deterministic pseudo-random numbers from the input itself, for choices a target makes

@@ -49,14 +49,9 @@ void check_accepted(const Model& model) {
 } // namespace
 } // namespace flowwall::fuzz
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    flowwall::fuzz::quiet_logging();
-    return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace flowwall::fuzz;
-    std::string_view text(reinterpret_cast<const char*>(data), size);
+    const std::string_view text = as_text(data, size);
     auto model = flowwall::policy::Model::from_json(text, kOrigin);
     if (!model) {
         const auto& message = model.error().message;

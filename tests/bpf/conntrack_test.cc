@@ -11,10 +11,7 @@ using datapath::FirewallProgram;
 
 class Conntrack : public FirewallFixture {
 protected:
-    void SetUp() override {
-        FirewallFixture::SetUp();
-        if (IsSkipped() || HasFatalFailure())
-            return;
+    void arrange() override {
         set_mode(web.identity, FW_MODE_BLOCK);
         set_mode(db.identity, FW_MODE_BLOCK);
         allow(flow(web.identity, db.identity, 5432, IPPROTO_TCP));

@@ -9,10 +9,7 @@ namespace {
 
 class OddPackets : public FirewallFixture {
 protected:
-    void SetUp() override {
-        FirewallFixture::SetUp();
-        if (IsSkipped() || HasFatalFailure())
-            return;
+    void arrange() override {
         // Everything is blocked, so a packet that passes did so for its own reason.
         set_mode(web.identity, FW_MODE_BLOCK);
         set_mode(db.identity, FW_MODE_BLOCK);

@@ -195,10 +195,7 @@ struct RunTally {
 
 class PacketFuzz : public FirewallFixture {
 protected:
-    void SetUp() override {
-        FirewallFixture::SetUp();
-        if (IsSkipped() || HasFatalFailure())
-            return;
+    void arrange() override {
         // Every mode at once, so that every reason can come up.
         set_mode(web.identity, FW_MODE_BLOCK);
         set_mode(db.identity, FW_MODE_ALERT);

@@ -5,6 +5,7 @@
 // its runtime work: attaching to a workload that appears later, writing maps and state.
 #include "tests/e2e/access/access_support.h"
 #include "tests/e2e/daemon/daemon_process.h"
+#include "tests/e2e/daemon/endpoints_writer.h"
 #include "tests/support/netns_lab.h"
 #include "tests/support/require_root.h"
 
@@ -97,12 +98,6 @@ void expect_runtime_set(const std::filesystem::path& status, const CapabilityNam
     EXPECT_TRUE(same_set(fields, "CapInh", {})) << where;
     EXPECT_TRUE(same_set(fields, "CapAmb", {})) << where;
     EXPECT_EQ(fields["NoNewPrivs"], "1") << "NoNewPrivs of " << where;
-}
-
-void write_endpoints(const std::filesystem::path& path, const json& entries) {
-    auto temp = path.string() + ".tmp";
-    std::ofstream(temp) << json{{"endpoints", entries}}.dump(2);
-    std::filesystem::rename(temp, path);
 }
 
 bool attached(const DaemonProcess& daemon, const std::string& name) {

@@ -7,6 +7,7 @@
 #include "src/datapath/netlink_filters.h"
 #include "src/datapath/tc_attachment.h"
 #include "tests/e2e/daemon/daemon_process.h"
+#include "tests/e2e/daemon/endpoints_writer.h"
 #include "tests/e2e/daemon/pinned_maps.h"
 #include "tests/support/netns_lab.h"
 #include "tests/support/require_root.h"
@@ -20,19 +21,6 @@ namespace flowwall::testing {
 namespace {
 
 using nlohmann::json;
-
-json endpoint_entry(const std::string& name, const std::string& identity, const Workload& w) {
-    return {{"name", name},
-            {"identity", identity},
-            {"netns", w.netns_path},
-            {"addresses", {w.v4.str(), w.v6.str()}}};
-}
-
-void write_endpoints(const std::filesystem::path& path, const json& entries) {
-    auto temp = path.string() + ".tmp";
-    std::ofstream(temp) << json{{"endpoints", entries}}.dump(2);
-    std::filesystem::rename(temp, path);
-}
 
 const json* find_by(const json& array, const std::string& field, const std::string& value) {
     for (const auto& item : array)

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "tests/e2e/daemon/daemon_process.h"
+#include "tests/e2e/daemon/endpoints_writer.h"
 #include "tests/support/netns_lab.h"
 #include "tests/support/traffic.h"
 
@@ -22,12 +23,6 @@
 #include <vector>
 
 namespace flowwall::testing {
-
-// {"name", "identity", "netns", "addresses": [v4, v6]} of the endpoints file.
-nlohmann::json endpoint_entry(const std::string& name, const std::string& identity,
-                              const Workload& workload);
-// Replaces the file atomically, as an operator's tool would, so the daemon never reads half.
-void write_endpoints(const std::filesystem::path& path, const nlohmann::json& entries);
 
 // One flow of the export format, for `flowwall model import`.
 nlohmann::json model_flow(const std::string& src, const std::string& dst, uint16_t port,

@@ -93,30 +93,22 @@ protected:
 
     std::vector<std::unique_ptr<TrafficLoop>> start_traffic(milliseconds budget) {
         std::vector<std::unique_ptr<TrafficLoop>> loops;
-        auto allowed = [&](const std::string& name, const Workload& from, const Workload& to,
-                           uint16_t port) {
+        // Denied attempts wait only for their timeout, so they come closer together.
+        auto loop = [&](bool allow, const std::string& name, const Workload& from,
+                        const Workload& to, uint16_t port) {
+            const auto timeout = allow ? kAllowTimeout : kDeniedTimeout;
             loops.push_back(std::make_unique<TrafficLoop>(
                 TrafficLoop::Options{.name = name,
-                                     .expect_connected = true,
+                                     .expect_connected = allow,
                                      .max_attempts = 400,
                                      .budget = budget,
-                                     .pause = milliseconds(40)},
-                [&from, &to, port] {
-                    return tcp_connect(from.netns_path, to.v4, port, kAllowTimeout);
+                                     .pause = milliseconds(allow ? 40 : 10)},
+                [&from, &to, port, timeout] {
+                    return tcp_connect(from.netns_path, to.v4, port, timeout);
                 }));
         };
-        auto denied = [&](const std::string& name, const Workload& from, const Workload& to,
-                          uint16_t port) {
-            loops.push_back(std::make_unique<TrafficLoop>(
-                TrafficLoop::Options{.name = name,
-                                     .expect_connected = false,
-                                     .max_attempts = 400,
-                                     .budget = budget,
-                                     .pause = milliseconds(10)},
-                [&from, &to, port] {
-                    return tcp_connect(from.netns_path, to.v4, port, kDeniedTimeout);
-                }));
-        };
+        auto allowed = [&](auto&&... args) { loop(true, args...); };
+        auto denied = [&](auto&&... args) { loop(false, args...); };
         allowed("allowed web->api", w("web"), w("api"), api_server_->port());
         allowed("allowed api->db", w("api"), w("db"), db_server_->port());
         // Each to a port with a listener, so that one getting through would connect.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/e2e/stress/stress_lab.h"
 
+#include "src/datapath/unique_fd.h"
+
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
@@ -9,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 namespace flowwall::testing {
@@ -33,53 +36,59 @@ std::vector<std::string> StressLab::daemon_args() const {
     return {"--docker", "false", "--endpoints-file", (dir_.path() / "endpoints.json").string()};
 }
 
-int udp_burst(const Workload& from, const Address& to, uint16_t first_port, int ports) {
+namespace {
+
+// One datagram per flow i < count, to `to` on dst_port(i): from source port src_port(i) on a
+// socket of its own, or, without src_port, all from one socket with a port of the kernel's
+// choosing. Bounded by count and 20 s; returns how many were handed to the kernel.
+int send_flows(const Workload& from, const Address& to, int count,
+               const std::function<uint16_t(int)>& dst_port,
+               const std::function<uint16_t(int)>& src_port = {}) {
     int sent = 0;
     Lab::run_in_netns(from.netns_path, [&] {
-        int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            return;
-        sockaddr_in destination{};
-        destination.sin_family = AF_INET;
-        std::memcpy(&destination.sin_addr, to.bytes.data(), 4);
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        auto ipv4 = [](const Address& address, uint16_t port) {
+            sockaddr_in socket_address{};
+            socket_address.sin_family = AF_INET;
+            socket_address.sin_port = htons(port);
+            std::memcpy(&socket_address.sin_addr, address.bytes.data(), 4);
+            return socket_address;
+        };
+        const Address any = Address::v4("0.0.0.0");
+        datapath::UniqueFd shared;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
         const char payload[] = "flood";
-        for (int i = 0; i < ports && std::chrono::steady_clock::now() < deadline; ++i) {
-            destination.sin_port = htons(static_cast<uint16_t>(first_port + i));
-            if (::sendto(fd, payload, sizeof(payload), 0, reinterpret_cast<sockaddr*>(&destination),
-                         sizeof(destination)) > 0)
+        for (int i = 0; i < count && std::chrono::steady_clock::now() < deadline; ++i) {
+            datapath::UniqueFd own;
+            datapath::UniqueFd& fd = src_port ? own : shared;
+            if (!fd.valid()) {
+                fd = datapath::UniqueFd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+                if (src_port) {
+                    sockaddr_in source = ipv4(any, src_port(i));
+                    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&source), sizeof(source)) != 0)
+                        continue;
+                }
+            }
+            sockaddr_in destination = ipv4(to, dst_port(i));
+            if (::sendto(fd.get(), payload, sizeof(payload), 0,
+                         reinterpret_cast<sockaddr*>(&destination), sizeof(destination)) > 0)
                 ++sent;
         }
-        ::close(fd);
     });
     return sent;
 }
 
+} // namespace
+
+int udp_burst(const Workload& from, const Address& to, uint16_t first_port, int ports) {
+    return send_flows(from, to, ports,
+                      [first_port](int i) { return static_cast<uint16_t>(first_port + i); });
+}
+
 int udp_burst_from(const Workload& from, const Address& to, uint16_t port, uint16_t first_source,
                    int sources) {
-    int sent = 0;
-    Lab::run_in_netns(from.netns_path, [&] {
-        sockaddr_in destination{};
-        destination.sin_family = AF_INET;
-        destination.sin_port = htons(port);
-        std::memcpy(&destination.sin_addr, to.bytes.data(), 4);
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        const char payload[] = "flood";
-        for (int i = 0; i < sources && std::chrono::steady_clock::now() < deadline; ++i) {
-            int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-            if (fd < 0)
-                return;
-            sockaddr_in source{};
-            source.sin_family = AF_INET;
-            source.sin_port = htons(static_cast<uint16_t>(first_source + i));
-            if (::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof(source)) == 0 &&
-                ::sendto(fd, payload, sizeof(payload), 0, reinterpret_cast<sockaddr*>(&destination),
-                         sizeof(destination)) > 0)
-                ++sent;
-            ::close(fd);
-        }
-    });
-    return sent;
+    return send_flows(
+        from, to, sources, [port](int) { return port; },
+        [first_source](int i) { return static_cast<uint16_t>(first_source + i); });
 }
 
 double metric(const DaemonProcess& daemon, const std::string& sample) {

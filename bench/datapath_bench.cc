@@ -26,8 +26,8 @@
 #include <nlohmann/json.hpp>
 
 #include "empty.skel.h"
+#include "src/common/ip_address.h"
 #include "src/datapath/firewall_object.h"
-#include "src/datapath/ip_address.h"
 #include "src/datapath/map_keys.h"
 #include "src/datapath/test_run.h"
 #include "tests/support/packet_builder.h"
@@ -79,7 +79,7 @@ std::unique_ptr<FirewallObject> populated_firewall(uint32_t entries) {
     auto firewall = FirewallObject::load(options).value_or_throw();
     auto& maps = firewall->maps();
     for (uint32_t i = 0; i < entries; ++i) {
-        auto ip = flowwall::datapath::IpAddress::parse(address_of(i).str()).value();
+        auto ip = flowwall::IpAddress::parse(address_of(i).str()).value();
         maps.ipcache.update(flowwall::datapath::ipcache_key(ip), {first_identity + i, 0})
             .value_or_throw();
         maps.modes.update(first_identity + i, {FW_MODE_BLOCK}).value_or_throw();

@@ -7,14 +7,11 @@
 // learning loop over reading the ring. Also: the model save time at the resulting size.
 //
 //   learning_bench [--flows 100000] [--json]
-#include "src/daemon/event_pump.h"
-#include "src/daemon/firewall_policy.h"
-#include "src/daemon/interface_guards.h"
-#include "src/daemon/ipcache_sync.h"
-#include "src/daemon/node_agent.h"
 #include "src/datapath/firewall_object.h"
 #include "src/datapath/map_keys.h"
 #include "src/datapath/test_run.h"
+#include "src/enforcement/event_pump.h"
+#include "src/enforcement/firewall_policy.h"
 #include "tests/support/packet_builder.h"
 
 #include <netinet/tcp.h>
@@ -80,8 +77,6 @@ int main(int argc, char** argv) {
         maps.settings.update(0, fw_settings{.default_mode = FW_MODE_LEARN, .flags = 0})
             .value_or_throw();
 
-        config::DaemonConfig config;
-        config.state_dir = state_dir;
         auto registry = identity::IdentityRegistry::open(state_dir, 65536).value_or_throw();
         Generator generator{*firewall, {}};
         for (int s = 0; s < kSources; ++s) {
@@ -89,21 +84,22 @@ int main(int argc, char** argv) {
             generator.sources.push_back(address);
             uint32_t id = registry.id_for("web-" + std::to_string(s)).value_or_throw();
             maps.ipcache
-                .update(datapath::ipcache_key(datapath::IpAddress::parse(address.str()).value()),
+                .update(datapath::ipcache_key(IpAddress::parse(address.str()).value()),
                         fw_identity_info{.identity = id, .flags = FW_IDENTITY_F_LOCAL})
                 .value_or_throw();
         }
         uint32_t db = registry.id_for("db").value_or_throw();
         maps.ipcache
-            .update(datapath::ipcache_key(datapath::IpAddress::parse("198.18.2.1").value()),
+            .update(datapath::ipcache_key(IpAddress::parse("198.18.2.1").value()),
                     fw_identity_info{.identity = db, .flags = FW_IDENTITY_F_LOCAL})
             .value_or_throw();
 
-        auto policy = daemon::FirewallPolicy::open(
-                          config, registry, daemon::PolicyMaps{maps.policy, maps.modes}, "bench")
-                          .value_or_throw();
-        daemon::InterfaceGuards guards({}, -1, -1, datapath::TcAttachMode::automatic);
-        daemon::NodeAgent agent(registry, daemon::IpcacheSync(maps.ipcache), guards, {}, {});
+        enforcement::PolicyOptions policy_options;
+        policy_options.state_dir = state_dir;
+        policy_options.node = "bench";
+        auto policy =
+            enforcement::FirewallPolicy::open(policy_options, registry, {maps.policy, maps.modes})
+                .value_or_throw();
         audit::AuditStream stream;
 
         // Baseline: read the ring, count.
@@ -118,10 +114,12 @@ int main(int argc, char** argv) {
 
         // The learning loop: the daemon's pump into the model and schedule.
         double generate = generator.run(flows, 1 + flows / kSources + 1);
-        auto pump = daemon::EventPump::open(maps.events_fd,
-                                            daemon::EventPump::Targets{registry, *policy, nullptr,
-                                                                       stream, agent, "bench"})
-                        .value_or_throw();
+        auto pump =
+            enforcement::EventPump::open(
+                maps.events_fd,
+                {registry, *policy, nullptr, stream,
+                 [] { return std::shared_ptr<const enforcement::WorkloadNames>(); }, "bench"})
+                .value_or_throw();
         start = Clock::now();
         pump->drain().value_or_throw();
         double learning = std::chrono::duration<double>(Clock::now() - start).count();

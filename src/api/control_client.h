@@ -16,13 +16,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 namespace flowwall::api {
-
-using datapath::Error;
-using datapath::Result;
-using datapath::Status;
 
 inline const std::filesystem::path kDefaultControlSocket = "/run/flowwall/flowwall.sock";
 

@@ -24,7 +24,6 @@ namespace flowwall::api {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using datapath::UniqueFd;
 
 constexpr std::size_t kMaxLingerBytes = 8 * 1024 * 1024;
 constexpr std::chrono::milliseconds kMaxLinger{1000};

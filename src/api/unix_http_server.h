@@ -21,14 +21,10 @@
 #include <thread>
 
 #include "src/api/http_message.h"
-#include "src/datapath/result.h"
-#include "src/datapath/unique_fd.h"
+#include "src/common/result.h"
+#include "src/common/unique_fd.h"
 
 namespace flowwall::api {
-
-using datapath::Error;
-using datapath::Result;
-using datapath::Status;
 
 struct UnixHttpServerOptions {
     // The only peer uid served. Root in production; tests run unprivileged and pass getuid().
@@ -88,10 +84,10 @@ private:
     std::filesystem::path path_;
     Handler handler_;
     Options options_;
-    datapath::UniqueFd listener_;
-    datapath::UniqueFd wake_; // eventfd: tells accept_loop to return
-    dev_t socket_dev_ = 0;    // identity of the socket file we bound, so stop() never
-    ino_t socket_ino_ = 0;    // removes a socket a newer daemon created in its place
+    UniqueFd listener_;
+    UniqueFd wake_;        // eventfd: tells accept_loop to return
+    dev_t socket_dev_ = 0; // identity of the socket file we bound, so stop() never
+    ino_t socket_ino_ = 0; // removes a socket a newer daemon created in its place
     std::thread acceptor_;
     std::atomic<bool> stopping_{false};
     std::mutex stop_mutex_;

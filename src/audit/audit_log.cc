@@ -54,8 +54,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::filesystem::path& pa
 Status AuditLog::open_file() {
     if (auto status = create_parent_directories(path_); !status)
         return status;
-    datapath::UniqueFd fd(
-        ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640));
+    UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640));
     if (!fd.valid())
         return Error::from_errno(errno, "open audit log " + path_.string());
     struct stat info {};

@@ -14,7 +14,7 @@
 #include <mutex>
 
 #include "src/audit/audit_record.h"
-#include "src/datapath/unique_fd.h"
+#include "src/common/unique_fd.h"
 
 namespace flowwall::audit {
 
@@ -64,7 +64,7 @@ private:
     const unsigned keep_;
 
     std::mutex mutex_;
-    datapath::UniqueFd fd_;
+    UniqueFd fd_;
     bool rotatable_ = false;
     bool rotation_failing_ = false; // warn once per failure streak, not per record
     uint64_t size_ = 0;

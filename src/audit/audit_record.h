@@ -11,13 +11,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 namespace flowwall::audit {
-
-using datapath::Error;
-using datapath::Result;
-using datapath::Status;
 
 struct AuditRecord {
     std::chrono::system_clock::time_point time;

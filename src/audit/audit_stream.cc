@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <string>
 
-#include "src/api/http_message.h"
-
 namespace flowwall::audit {
 
 std::optional<AuditRecord> AuditStream::Subscription::next(std::chrono::milliseconds timeout) {
@@ -123,7 +121,7 @@ size_t AuditStream::subscribers() const {
                                              [](const auto& weak) { return !weak.expired(); }));
 }
 
-void stream_json_lines(AuditStream& stream, api::BodyWriter& writer, std::chrono::milliseconds poll,
+void stream_json_lines(AuditStream& stream, LineWriter& writer, std::chrono::milliseconds poll,
                        size_t queue_capacity) {
     // A burst goes out in writes of up to this much rather than one send per record.
     constexpr size_t kBatchBytes = 64 * 1024;

@@ -13,15 +13,26 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "src/audit/audit_record.h"
 
-namespace flowwall::api {
-class BodyWriter;
-} // namespace flowwall::api
-
 namespace flowwall::audit {
+
+// Where a live stream of records goes: the control API's streaming response, in practice. The
+// API implements it (the daemon's routes adapt api::BodyWriter), so the audit knows nothing of
+// HTTP.
+class LineWriter {
+public:
+    virtual ~LineWriter() = default;
+    // Sends whole lines now. False once the reader is gone or the server stops: the producer
+    // must then return.
+    virtual bool write(std::string_view lines) = 0;
+    // False once the reader has hung up. Lets a producer that waits for something to send
+    // notice a dead reader without writing to it.
+    virtual bool alive() = 0;
+};
 
 class AuditStream {
 public:
@@ -99,7 +110,7 @@ private:
 // records were dropped, a line {"dropped": N} comes before the next record, N being the
 // number lost since the previous such line. `poll` bounds how long a hung-up client goes
 // unnoticed while nothing is published.
-void stream_json_lines(AuditStream& stream, api::BodyWriter& writer,
+void stream_json_lines(AuditStream& stream, LineWriter& writer,
                        std::chrono::milliseconds poll = std::chrono::milliseconds(200),
                        size_t queue_capacity = AuditStream::kDefaultQueue);
 

@@ -5,8 +5,9 @@
 #include "src/cli/commands.h"
 #include "src/cli/render.h"
 #include "src/common/atomic_file.h"
-#include "src/config/daemon_config.h"
+#include "src/common/duration.h"
 #include "src/policy/flow_text.h"
+#include "src/policy/modes.h"
 
 #include <iostream>
 #include <memory>
@@ -46,7 +47,7 @@ void add_mode(CLI::App& app, CliContext& context) {
                                        : render_modes(modes.value(), *identity));
                 return kExitOk;
             }
-            if (auto parsed = config::parse_mode(*value); !parsed) {
+            if (auto parsed = policy::parse_mode(*value); !parsed) {
                 std::fprintf(stderr, "flowwall mode: %s\n", parsed.error().message.c_str());
                 return kExitUsage;
             }
@@ -77,7 +78,7 @@ void add_learn(CLI::App& app, CliContext& context) {
             if (!identity->empty())
                 body["identity"] = *identity;
             if (!duration->empty()) {
-                auto parsed = config::parse_duration(*duration);
+                auto parsed = common::parse_duration(*duration);
                 if (!parsed) {
                     std::fprintf(stderr, "flowwall learn: --for: %s\n",
                                  parsed.error().message.c_str());

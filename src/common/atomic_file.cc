@@ -9,12 +9,10 @@
 #include <cstdio>
 #include <vector>
 
-#include "src/datapath/unique_fd.h"
+#include "src/common/unique_fd.h"
 
 namespace flowwall::common {
 namespace {
-
-using datapath::UniqueFd;
 
 std::filesystem::path directory_of(const std::filesystem::path& path) {
     auto dir = path.parent_path();

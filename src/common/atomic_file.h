@@ -10,13 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 namespace flowwall::common {
-
-using datapath::Error;
-using datapath::Result;
-using datapath::Status;
 
 // Writes a temporary file next to `path`, fsyncs it, renames it over `path` and fsyncs the
 // directory. With keep_previous, the current content (if any) first becomes

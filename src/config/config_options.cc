@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/config/config_options.h"
+#include "src/common/duration.h"
+#include "src/common/identity_name.h"
+#include "src/policy/modes.h"
 
 #include <sys/un.h>
 
@@ -66,12 +69,12 @@ Status set_event_buffer_bytes(uint32_t& field, std::string_view text) {
 
 Status set_duration(milliseconds& field, std::string_view text, milliseconds min,
                     milliseconds max) {
-    auto value = duration_from_text(text);
+    auto value = common::duration_from_text(text);
     if (!value)
         return value.error();
     if (value.value() < min || value.value() > max)
-        return reason("is outside the allowed range " + format_duration(min) + ".." +
-                      format_duration(max));
+        return reason("is outside the allowed range " + common::format_duration(min) + ".." +
+                      common::format_duration(max));
     field = value.value();
     return {};
 }
@@ -120,7 +123,7 @@ Status set_identity_from(DaemonConfig& config, std::string_view text) {
 }
 
 Status set_default_mode(DaemonConfig& config, std::string_view text) {
-    auto mode = mode_from_text(text);
+    auto mode = policy::mode_from_text(text);
     if (!mode)
         return mode.error();
     config.default_mode = mode.value();
@@ -138,7 +141,7 @@ Status set_period_overrides(DaemonConfig& config, std::string_view text) {
         if (equals == std::string_view::npos || equals == 0)
             return reason("is not a list of IDENTITY=DURATION, e.g. web=2h,db=30m");
         std::string name(item.substr(0, equals));
-        if (auto valid = identity::validate_identity_name(name); !valid)
+        if (auto valid = common::validate_identity_name(name); !valid)
             return reason("names an invalid identity: " + valid.error().message);
         milliseconds period{};
         if (auto set = set_duration(period, item.substr(equals + 1), milliseconds(0),
@@ -154,14 +157,14 @@ Status set_period_overrides(DaemonConfig& config, std::string_view text) {
 std::string show_period_overrides(const DaemonConfig& config) {
     std::string text;
     for (const auto& [name, period] : config.learning_period_overrides)
-        text += (text.empty() ? "" : ",") + name + "=" + format_duration(period);
+        text += (text.empty() ? "" : ",") + name + "=" + common::format_duration(period);
     return text;
 }
 
 Status set_after_learning(DaemonConfig& config, std::string_view text) {
     if (text != "alert" && text != "block" && text != "off")
         return reason("is not one of alert, block, off");
-    config.after_learning = mode_from_text(text).value();
+    config.after_learning = policy::mode_from_text(text).value();
     return {};
 }
 
@@ -247,7 +250,7 @@ const std::vector<ConfigOption> kOptions = {
      [](DaemonConfig& c, std::string_view t) {
          return set_duration(c.resync_interval, t, 1s, 24h);
      },
-     [](const DaemonConfig& c) { return format_duration(c.resync_interval); }},
+     [](const DaemonConfig& c) { return common::format_duration(c.resync_interval); }},
     {"endpoints-file", "PATH", "JSON file of non-container workloads; empty: none",
      ValueKind::string,
      [](DaemonConfig& c, std::string_view t) { return set_path(c.endpoints_file, t, true); },
@@ -257,14 +260,14 @@ const std::vector<ConfigOption> kOptions = {
      [](const DaemonConfig& c) { return c.identity_from.to_string(); }},
     {"default-mode", "MODE", "Mode of identities without their own: learn, alert, block, off",
      ValueKind::string, set_default_mode,
-     [](const DaemonConfig& c) { return std::string(mode_name(c.default_mode)); }},
+     [](const DaemonConfig& c) { return std::string(policy::mode_name(c.default_mode)); }},
     {"learning-period", "DURATION",
      "How long each identity learns from when it is first seen (0: no learning)",
      ValueKind::duration,
      [](DaemonConfig& c, std::string_view t) {
          return set_duration(c.learning_period, t, 0ms, std::chrono::hours(24 * 365));
      },
-     [](const DaemonConfig& c) { return format_duration(c.learning_period); }},
+     [](const DaemonConfig& c) { return common::format_duration(c.learning_period); }},
     {"learning-period-overrides", "LIST",
      "Per-identity learning periods, e.g. web=2h,db=30m (empty: none)", ValueKind::string,
      set_period_overrides, show_period_overrides},
@@ -273,10 +276,10 @@ const std::vector<ConfigOption> kOptions = {
      [](DaemonConfig& c, std::string_view t) {
          return set_duration(c.learning_quiet, t, 0ms, std::chrono::hours(24 * 30));
      },
-     [](const DaemonConfig& c) { return format_duration(c.learning_quiet); }},
+     [](const DaemonConfig& c) { return common::format_duration(c.learning_quiet); }},
     {"after-learning", "MODE", "What an identity moves to when its learning ends: alert or block",
      ValueKind::string, set_after_learning,
-     [](const DaemonConfig& c) { return std::string(mode_name(c.after_learning)); }},
+     [](const DaemonConfig& c) { return std::string(policy::mode_name(c.after_learning)); }},
     {"audit-log", "PATH", "Where alert and block records go (JSON lines, rotated by size)",
      ValueKind::string,
      [](DaemonConfig& c, std::string_view t) { return set_path(c.audit_log, t); },
@@ -348,14 +351,14 @@ const std::vector<ConfigOption> kOptions = {
      [](DaemonConfig& c, std::string_view t) {
          return set_duration(c.conntrack_timeout, t, 1s, 24h);
      },
-     [](const DaemonConfig& c) { return format_duration(c.conntrack_timeout); }},
+     [](const DaemonConfig& c) { return common::format_duration(c.conntrack_timeout); }},
     {"event-dedup-interval", "DURATION",
      "At most one event per flow and kind in this interval; 0 reports every one",
      ValueKind::duration,
      [](DaemonConfig& c, std::string_view t) {
          return set_duration(c.event_dedup_interval, t, 0ms, 1h);
      },
-     [](const DaemonConfig& c) { return format_duration(c.event_dedup_interval); }},
+     [](const DaemonConfig& c) { return common::format_duration(c.event_dedup_interval); }},
 };
 
 } // namespace
@@ -397,64 +400,6 @@ std::optional<std::string_view> closest_name(std::string_view name,
     if (best.empty() || best_distance > std::max<size_t>(2, name.size() / 3))
         return std::nullopt;
     return best;
-}
-
-Result<milliseconds> duration_from_text(std::string_view text) {
-    const auto forms = std::string(": write e.g. 30s, 500ms, 2m or 1h30m (units h, m, s, ms, "
-                                   "largest first; 0 needs no unit)");
-    if (text == "0")
-        return milliseconds(0);
-    if (text.empty())
-        return reason("is empty" + forms);
-    if (text.find_first_not_of("0123456789") == std::string_view::npos)
-        return reason("has no unit" + forms);
-
-    constexpr std::array<std::pair<std::string_view, int64_t>, 4> kUnits = {
-        {{"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}}};
-    // Bounded well below overflow: no option accepts more than a week anyway.
-    constexpr uint64_t kMaxMilliseconds = uint64_t{1} << 52;
-    uint64_t total = 0;
-    size_t smallest_unit_so_far = 0; // index into kUnits; units must go down
-    bool first = true;
-    while (!text.empty()) {
-        uint64_t number = 0;
-        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-        if (ec != std::errc() || end == text.data() || number > kMaxMilliseconds)
-            return reason("is not a duration" + forms);
-        text.remove_prefix(static_cast<size_t>(end - text.data()));
-        // "ms" before "m": the longer unit wins.
-        std::optional<size_t> unit;
-        for (size_t candidate : {3u, 0u, 1u, 2u}) {
-            if (text.substr(0, kUnits[candidate].first.size()) == kUnits[candidate].first) {
-                unit = candidate;
-                break;
-            }
-        }
-        if (!unit || (!first && *unit <= smallest_unit_so_far))
-            return reason("is not a duration" + forms);
-        text.remove_prefix(kUnits[*unit].first.size());
-        auto unit_ms = static_cast<uint64_t>(kUnits[*unit].second);
-        if (number > kMaxMilliseconds / unit_ms)
-            return reason("is too long a duration");
-        total += number * unit_ms;
-        if (total > kMaxMilliseconds)
-            return reason("is too long a duration");
-        smallest_unit_so_far = *unit;
-        first = false;
-    }
-    return milliseconds(static_cast<int64_t>(total));
-}
-
-Result<uint8_t> mode_from_text(std::string_view text) {
-    if (text == "learn")
-        return static_cast<uint8_t>(FW_MODE_LEARN);
-    if (text == "alert")
-        return static_cast<uint8_t>(FW_MODE_ALERT);
-    if (text == "block")
-        return static_cast<uint8_t>(FW_MODE_BLOCK);
-    if (text == "off")
-        return static_cast<uint8_t>(FW_MODE_OFF);
-    return reason("is not a mode: use learn, alert, block or off");
 }
 
 } // namespace flowwall::config::detail

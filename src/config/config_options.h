@@ -41,8 +41,4 @@ const ConfigOption* find_option(std::string_view name);
 std::optional<std::string_view> closest_name(std::string_view name,
                                              std::span<const std::string_view> candidates);
 
-// Reason-only parsers the setters and the public parse_* functions share.
-Result<std::chrono::milliseconds> duration_from_text(std::string_view text);
-Result<uint8_t> mode_from_text(std::string_view text);
-
 } // namespace flowwall::config::detail

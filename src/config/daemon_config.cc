@@ -304,53 +304,6 @@ Result<CommandLineOutcome> load_daemon_config(const std::vector<std::string>& ar
     return outcome;
 }
 
-Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
-    auto duration = detail::duration_from_text(text);
-    if (!duration)
-        return invalid(json_quoted(text) + " " + duration.error().message);
-    return duration;
-}
-
-std::string format_duration(std::chrono::milliseconds duration) {
-    if (duration.count() == 0)
-        return "0";
-    if (duration.count() < 0)
-        return "-" + format_duration(-duration);
-    std::string text;
-    auto remaining = duration.count();
-    for (auto [unit, size] :
-         {std::pair{"h", 3'600'000LL}, {"m", 60'000LL}, {"s", 1'000LL}, {"ms", 1LL}}) {
-        if (remaining >= size) {
-            text += std::to_string(remaining / size) + unit;
-            remaining %= size;
-        }
-    }
-    return text;
-}
-
-Result<uint8_t> parse_mode(std::string_view text) {
-    auto mode = detail::mode_from_text(text);
-    if (!mode)
-        return invalid(json_quoted(text) + " " + mode.error().message);
-    return mode;
-}
-
-const char* mode_name(uint8_t mode) {
-    switch (mode) {
-    case FW_MODE_UNSET:
-        return "unset";
-    case FW_MODE_LEARN:
-        return "learn";
-    case FW_MODE_OFF:
-        return "off";
-    case FW_MODE_ALERT:
-        return "alert";
-    case FW_MODE_BLOCK:
-        return "block";
-    }
-    return "invalid";
-}
-
 const char* fail_mode_name(FailMode mode) {
     return mode == FailMode::closed ? "closed" : "open";
 }

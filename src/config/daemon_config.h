@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "src/common/result.h"
 #include "src/datapath/firewall_object.h"
-#include "src/datapath/result.h"
 #include "src/datapath/tc_attachment.h"
 #include "src/identity/identity_naming.h"
 
@@ -72,9 +72,6 @@ struct DaemonConfig {
 
 // What went wrong while reading configuration: "config file /etc/flowwall/config.json: key
 // \"log-level\": value \"loud\" is not one of trace, debug, info, warn, error, critical, off".
-using datapath::Error;
-using datapath::Result;
-using datapath::Status;
 
 // Applies the keys of one JSON object (the config file's content) onto config. Unknown keys
 // and bad values are errors naming the key, the value and what is allowed; config is left
@@ -97,14 +94,6 @@ Result<CommandLineOutcome> load_daemon_config(const std::vector<std::string>& ar
 // The effective configuration as a config file (every key, --config and --cleanup aside):
 // what `flowwalld --print-config` prints; apply_config_json() accepts it back unchanged.
 std::string config_to_json(const DaemonConfig& config);
-
-// "1h", "30s", "500ms", "2m", "1h30m", "0"; the error says what forms are allowed.
-Result<std::chrono::milliseconds> parse_duration(std::string_view text);
-std::string format_duration(std::chrono::milliseconds duration); // "1h30m", "500ms"
-
-// "learn" -> FW_MODE_LEARN ...; error lists the modes.
-Result<uint8_t> parse_mode(std::string_view text);
-const char* mode_name(uint8_t mode); // "learn", "alert", "block", "off", "unset"
 
 const char* fail_mode_name(FailMode mode); // "open", "closed"
 // fw_settings.flags for the datapath: FW_SETTINGS_F_FAIL_CLOSED when closed.

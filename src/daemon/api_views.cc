@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/daemon/api_views.h"
 
+#include "src/common/json_time.h"
 #include "src/config/daemon_config.h"
+#include "src/policy/modes.h"
 
 #include <ctime>
 #include <tuple>
@@ -10,31 +12,15 @@ namespace flowwall::daemon {
 
 using nlohmann::json;
 
-json iso_time(std::chrono::system_clock::time_point time) {
-    if (time.time_since_epoch().count() == 0)
-        return nullptr;
-    std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-    std::tm utc{};
-    ::gmtime_r(&seconds, &utc);
-    char text[32];
-    std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
-    return text;
-}
-
-json whole_seconds(const std::optional<std::chrono::milliseconds>& duration) {
-    if (!duration)
-        return nullptr;
-    return std::chrono::duration_cast<std::chrono::seconds>(*duration).count();
-}
-
-json learning_view(const std::map<std::string, IdentityPolicyView>& policy) {
+json learning_view(const std::map<std::string, enforcement::IdentityPolicyView>& policy) {
     json learning = json::array();
     for (const auto& [name, view] : policy)
-        learning.push_back({{"name", name},
-                            {"mode", view.mode},
-                            {"learning_remaining_s", whole_seconds(view.learning_remaining)},
-                            {"since_last_new_flow_s", whole_seconds(view.since_last_new_flow)},
-                            {"flows", view.flows}});
+        learning.push_back(
+            {{"name", name},
+             {"mode", view.mode},
+             {"learning_remaining_s", common::whole_seconds(view.learning_remaining)},
+             {"since_last_new_flow_s", common::whole_seconds(view.since_last_new_flow)},
+             {"flows", view.flows}});
     return learning;
 }
 
@@ -45,7 +31,7 @@ json status_view(const DaemonInfo& info, const NodeSnapshot& snapshot) {
         sources.push_back({{"name", source.name},
                            {"state", identity::to_string(source.health.state)},
                            {"message", source.health.message},
-                           {"last_sync", iso_time(source.health.last_sync)},
+                           {"last_sync", common::iso_time(source.health.last_sync)},
                            {"errors", source.health.errors}});
     json programs = json::array();
     for (const auto& program : info.programs)
@@ -54,7 +40,7 @@ json status_view(const DaemonInfo& info, const NodeSnapshot& snapshot) {
         {"api_version", kApiVersion},
         {"version", info.version},
         {"node", info.node},
-        {"started_at", iso_time(info.started_at)},
+        {"started_at", common::iso_time(info.started_at)},
         {"uptime_s",
          std::chrono::duration_cast<std::chrono::seconds>(now - info.started_at).count()},
         {"synced", snapshot.all_sources_synced},
@@ -62,7 +48,7 @@ json status_view(const DaemonInfo& info, const NodeSnapshot& snapshot) {
         {"datapath",
          {{"pin_dir", info.pin_dir},
           {"attach_mode", info.attach_mode},
-          {"default_mode", config::mode_name(info.default_mode)},
+          {"default_mode", policy::mode_name(info.default_mode)},
           {"fail_mode", info.fail_mode},
           {"programs", programs},
           {"interfaces_guarded", snapshot.guards_attached},
@@ -111,7 +97,7 @@ json endpoints_view(const NodeSnapshot& snapshot) {
 }
 
 json identities_view(const NodeSnapshot& snapshot,
-                     const std::map<std::string, IdentityPolicyView>& policy) {
+                     const std::map<std::string, enforcement::IdentityPolicyView>& policy) {
     json identities = json::array();
     for (const auto& [name, id] : snapshot.identities) {
         auto count = snapshot.workloads_per_identity.find(name);
@@ -127,8 +113,9 @@ json identities_view(const NodeSnapshot& snapshot,
             {"flows", 0}};
         if (auto view = policy.find(name); view != policy.end()) {
             entry["mode"] = view->second.mode;
-            entry["learning_remaining_s"] = whole_seconds(view->second.learning_remaining);
-            entry["since_last_new_flow_s"] = whole_seconds(view->second.since_last_new_flow);
+            entry["learning_remaining_s"] = common::whole_seconds(view->second.learning_remaining);
+            entry["since_last_new_flow_s"] =
+                common::whole_seconds(view->second.since_last_new_flow);
             entry["quiet_holding"] = view->second.quiet_holding;
             entry["flows"] = view->second.flows;
         }
@@ -138,7 +125,7 @@ json identities_view(const NodeSnapshot& snapshot,
 }
 
 json graph_view(const NodeSnapshot& snapshot,
-                const std::map<std::string, IdentityPolicyView>& policy,
+                const std::map<std::string, enforcement::IdentityPolicyView>& policy,
                 const std::vector<policy::FlowRecord>& flows,
                 const std::vector<audit::AuditRecord>& records) {
     std::map<std::string, json> nodes;
@@ -155,7 +142,8 @@ json graph_view(const NodeSnapshot& snapshot,
                 {"learning_remaining_s", nullptr}};
             if (auto view = policy.find(name); view != policy.end()) {
                 it->second["mode"] = view->second.mode;
-                it->second["learning_remaining_s"] = whole_seconds(view->second.learning_remaining);
+                it->second["learning_remaining_s"] =
+                    common::whole_seconds(view->second.learning_remaining);
             }
         }
         return it->second;

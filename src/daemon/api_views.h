@@ -5,8 +5,8 @@
 #pragma once
 
 #include "src/audit/audit_record.h"
-#include "src/daemon/firewall_policy.h"
 #include "src/daemon/node_agent.h"
+#include "src/enforcement/firewall_policy.h"
 
 #include <nlohmann/json.hpp>
 
@@ -39,25 +39,20 @@ nlohmann::json status_view(const DaemonInfo& info, const NodeSnapshot& snapshot)
 nlohmann::json endpoints_view(const NodeSnapshot& snapshot);
 // With each identity's learning state and mode (null for identities this node has not seen
 // run, e.g. names that came with an imported model).
-nlohmann::json identities_view(const NodeSnapshot& snapshot,
-                               const std::map<std::string, IdentityPolicyView>& policy);
+nlohmann::json
+identities_view(const NodeSnapshot& snapshot,
+                const std::map<std::string, enforcement::IdentityPolicyView>& policy);
 
 // The flow graph Radar and `flowwall radar` draw: identities as nodes (kind workload, world,
 // host; mode and learning progress), flows as edges labelled port/protocol with what happens
 // to them: "learned" (in the model), "alerted" or "blocked" (recent audit records, so
 // attempted lateral movement shows).
 nlohmann::json graph_view(const NodeSnapshot& snapshot,
-                          const std::map<std::string, IdentityPolicyView>& policy,
+                          const std::map<std::string, enforcement::IdentityPolicyView>& policy,
                           const std::vector<policy::FlowRecord>& flows,
                           const std::vector<audit::AuditRecord>& records);
 
 // Per identity: mode, learning time left, time since its last new flow, flows (status).
-nlohmann::json learning_view(const std::map<std::string, IdentityPolicyView>& policy);
-
-// A duration as whole seconds, the unit of every *_s field; nullopt gives null.
-nlohmann::json whole_seconds(const std::optional<std::chrono::milliseconds>& duration);
-
-// "2026-11-22T18:32:52Z"; the epoch (never) gives null.
-nlohmann::json iso_time(std::chrono::system_clock::time_point time);
+nlohmann::json learning_view(const std::map<std::string, enforcement::IdentityPolicyView>& policy);
 
 } // namespace flowwall::daemon

@@ -21,10 +21,6 @@ namespace flowwall::daemon {
 
 namespace {
 
-using datapath::Error;
-using datapath::Result;
-using datapath::Status;
-
 // The kernel accepts CAP_SYS_ADMIN in place of CAP_BPF and CAP_PERFMON (bpf_capable(),
 // perfmon_capable()) and of CAP_NET_ADMIN for tcx links (bpf_net_capable()), and setns()
 // needs CAP_SYS_ADMIN anyway: keeping the other three costs nothing, and states what the

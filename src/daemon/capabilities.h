@@ -6,7 +6,7 @@
 // CAP_DAC_OVERRIDE or CAP_SYS_MODULE.
 #pragma once
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 #include <span>
 #include <string>
@@ -31,8 +31,7 @@ std::span<const RuntimeCapability> runtime_capabilities();
 // Capabilities belong to each thread, so this refuses (changing nothing) while any other
 // thread is alive: it would keep every capability. Every step is attempted even when one
 // fails; the error names the first failure. Returns the names of the capabilities kept.
-datapath::Result<std::vector<std::string>>
-restrict_capabilities(std::span<const RuntimeCapability> keep);
+Result<std::vector<std::string>> restrict_capabilities(std::span<const RuntimeCapability> keep);
 
 // flowwalld's call, once, after the last privileged start-up step and before its first thread
 // starts: restrict_capabilities(runtime_capabilities()), the kept set logged at info, a

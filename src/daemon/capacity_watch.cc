@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/daemon/capacity_watch.h"
 
+#include "src/common/json_time.h"
 #include "src/daemon/api_views.h"
 
 #include <spdlog/spdlog.h>
@@ -104,7 +105,7 @@ nlohmann::json CapacityWatch::view() const {
         uint64_t since_start = kind.total - kind.at_start;
         view[kind.key] = {{"total", kind.total},
                           {"since_start", since_start},
-                          {"last", kind.last_rise ? iso_time(*kind.last_rise) : nullptr}};
+                          {"last", kind.last_rise ? common::iso_time(*kind.last_rise) : nullptr}};
         if (since_start > 0)
             problems.push_back(std::to_string(since_start) + " " + kind.what + ": " + kind.advice);
     }
@@ -113,7 +114,7 @@ nlohmann::json CapacityWatch::view() const {
          {{"entries", conntrack_.v4_entries}, {"capacity", maps_.conntrack4.max_entries()}}},
         {"ipv6",
          {{"entries", conntrack_.v6_entries}, {"capacity", maps_.conntrack6.max_entries()}}},
-        {"sampled", conntrack_.sampled ? iso_time(*conntrack_.sampled) : nullptr}};
+        {"sampled", conntrack_.sampled ? common::iso_time(*conntrack_.sampled) : nullptr}};
     for (auto& problem : conntrack_problems())
         problems.push_back(std::move(problem));
     view["problems"] = problems;

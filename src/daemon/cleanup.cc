@@ -36,20 +36,19 @@ void remove_filters_in(const std::string& netns_path, CleanupReport& report) {
     }
     for (const auto& info : interfaces.value()) {
         for (uint32_t parent : {datapath::kClsactIngressParent, datapath::kClsactEgressParent}) {
-            datapath::Status removed =
-                datapath::run_in_netns(netns_path, [&]() -> datapath::Status {
-                    auto present = datapath::flowwall_filter_present(info.ifindex, parent);
-                    if (!present)
-                        return present.error();
-                    if (!present.value())
-                        return {};
-                    if (auto detached =
-                            datapath::detach_flowwall_filter(netns_path, info.ifindex, parent);
-                        !detached)
-                        return detached;
-                    ++report.filters_removed;
+            Status removed = datapath::run_in_netns(netns_path, [&]() -> Status {
+                auto present = datapath::flowwall_filter_present(info.ifindex, parent);
+                if (!present)
+                    return present.error();
+                if (!present.value())
                     return {};
-                });
+                if (auto detached =
+                        datapath::detach_flowwall_filter(netns_path, info.ifindex, parent);
+                    !detached)
+                    return detached;
+                ++report.filters_removed;
+                return {};
+            });
             if (!removed)
                 report.problems.push_back(info.name + ": " + removed.error().to_string());
         }

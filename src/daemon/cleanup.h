@@ -5,8 +5,8 @@
 // directory (identities, later the learned model) is kept: it is the operator's data.
 #pragma once
 
+#include "src/common/result.h"
 #include "src/config/daemon_config.h"
-#include "src/datapath/result.h"
 
 #include <string>
 #include <vector>

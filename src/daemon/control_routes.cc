@@ -16,13 +16,24 @@ using nlohmann::json;
 
 namespace {
 
+// `flowwall events --follow` streams audit records as the API's streaming body.
+class BodyLines : public audit::LineWriter {
+public:
+    explicit BodyLines(api::BodyWriter& body) : body_(body) {}
+    bool write(std::string_view lines) override { return body_.write(lines); }
+    bool alive() override { return body_.alive(); }
+
+private:
+    api::BodyWriter& body_;
+};
+
 // Errors of the policy layer carry errno: which HTTP status tells the client what happened.
-HttpResponse error_from(const datapath::Error& error) {
+HttpResponse error_from(const Error& error) {
     int status = error.errnum == ENOENT ? 404 : error.errnum == EINVAL ? 400 : 500;
     return error_response(status, error.message);
 }
 
-HttpResponse from_result(datapath::Result<json> result) {
+HttpResponse from_result(Result<json> result) {
     if (!result)
         return error_from(result.error());
     return json_response(200, result.value());
@@ -54,23 +65,24 @@ std::string string_field(const json& body, const char* key) {
 }
 
 // {"src", "dst", "port", "protocol"}: the flow fields of the export format.
-datapath::Result<policy::FlowKey> flow_from(const json& body) {
+Result<policy::FlowKey> flow_from(const json& body) {
     auto port = body.find("port");
     if (port == body.end() || !port->is_number_unsigned() || port->get<uint64_t>() > 65535)
-        return datapath::Error{EINVAL, "\"port\" must be a number 0-65535 (0 for ICMP)"};
+        return Error{EINVAL, "\"port\" must be a number 0-65535 (0 for ICMP)"};
     auto protocol = policy::parse_protocol(string_field(body, "protocol"));
     if (!protocol)
         return protocol.error();
     policy::FlowKey flow{string_field(body, "src"), string_field(body, "dst"),
                          static_cast<uint16_t>(port->get<uint64_t>()), protocol.value()};
     if (policy::protocol_has_ports(flow.protocol) && flow.port == 0)
-        return datapath::Error{EINVAL, "\"port\" must be 1-65535 for tcp and udp"};
+        return Error{EINVAL, "\"port\" must be 1-65535 for tcp and udp"};
     if (auto valid = policy::validate_flow_key(flow); !valid)
         return valid.error();
     return flow;
 }
 
-HttpResponse flow_change(const HttpRequest& request, FirewallPolicy& policy, bool allow) {
+HttpResponse flow_change(const HttpRequest& request, enforcement::FirewallPolicy& policy,
+                         bool allow) {
     HttpResponse error;
     auto body = body_object(request, error, {"src", "dst", "protocol"});
     if (!body)
@@ -85,8 +97,9 @@ HttpResponse events(const HttpRequest& request, audit::AuditStream& stream) {
     if (request.query_param("follow") == "1" || request.query_param("follow") == "true") {
         HttpResponse response;
         response.content_type = "application/x-ndjson";
-        response.stream = [&stream](api::BodyWriter& writer) {
-            audit::stream_json_lines(stream, writer);
+        response.stream = [&stream](api::BodyWriter& body) {
+            BodyLines lines(body);
+            audit::stream_json_lines(stream, lines);
         };
         return response;
     }

@@ -6,19 +6,19 @@
 #include "src/audit/audit_stream.h"
 #include "src/daemon/api_views.h"
 #include "src/daemon/capacity_watch.h"
-#include "src/daemon/event_pump.h"
-#include "src/daemon/firewall_policy.h"
 #include "src/daemon/node_agent.h"
+#include "src/enforcement/event_pump.h"
+#include "src/enforcement/firewall_policy.h"
 
 namespace flowwall::daemon {
 
 struct ControlTargets {
     const DaemonInfo& info;
     const NodeAgent& agent;
-    FirewallPolicy& policy;
+    enforcement::FirewallPolicy& policy;
     audit::AuditStream& audit_stream;
-    const EventPump* events = nullptr; // for counters in status; may be null
-    const CapacityWatch& capacity;     // what the maps could not hold
+    const enforcement::EventPump* events = nullptr; // for counters in status; may be null
+    const CapacityWatch& capacity;                  // what the maps could not hold
 };
 
 // Thread-safe: called on the API server's connection threads.

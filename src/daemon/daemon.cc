@@ -7,8 +7,6 @@
 #include "src/daemon/capacity_watch.h"
 #include "src/daemon/cleanup.h"
 #include "src/daemon/control_routes.h"
-#include "src/daemon/event_pump.h"
-#include "src/daemon/firewall_policy.h"
 #include "src/daemon/interface_guards.h"
 #include "src/daemon/ipcache_sync.h"
 #include "src/daemon/node_agent.h"
@@ -18,6 +16,8 @@
 #include "src/datapath/kernel_features.h"
 #include "src/datapath/libbpf_log.h"
 #include "src/datapath/object_loading.h"
+#include "src/enforcement/event_pump.h"
+#include "src/enforcement/firewall_policy.h"
 #include "src/identity/docker/docker_source.h"
 #include "src/identity/identity_registry.h"
 #include "src/identity/static/endpoints_file_source.h"
@@ -37,8 +37,6 @@ namespace flowwall::daemon {
 
 namespace {
 
-using datapath::DatapathError;
-
 std::string host_name() {
     char name[256] = {};
     if (::gethostname(name, sizeof(name) - 1) != 0)
@@ -54,6 +52,26 @@ sigset_t stop_signals() {
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
     return signals;
+}
+
+enforcement::PolicyOptions policy_options(const config::DaemonConfig& config,
+                                          const std::string& node) {
+    enforcement::PolicyOptions options;
+    options.state_dir = config.state_dir;
+    options.learning.period = config.learning_period;
+    options.learning.quiet = config.learning_quiet;
+    options.learning.period_overrides = config.learning_period_overrides;
+    options.learning.after = config.after_learning;
+    options.node = node;
+    return options;
+}
+
+// The workload names of the agent's latest snapshot, kept alive by the snapshot itself.
+std::shared_ptr<const enforcement::WorkloadNames> workload_names(const NodeAgent& agent) {
+    auto snapshot = agent.snapshot();
+    if (!snapshot)
+        return nullptr;
+    return {snapshot, &snapshot->workload_names};
 }
 
 std::vector<std::unique_ptr<identity::WorkloadSource>>
@@ -102,7 +120,8 @@ int run_daemon(const config::DaemonConfig& config) {
             .value_or_throw();
 
     std::string node = config.node_name.empty() ? host_name() : config.node_name;
-    auto policy = FirewallPolicy::open(config, registry, PolicyMaps{maps.policy, maps.modes}, node)
+    auto policy = enforcement::FirewallPolicy::open(policy_options(config, node), registry,
+                                                    {maps.policy, maps.modes})
                       .value_or_throw();
     audit::AuditStream audit_stream;
     std::unique_ptr<audit::AuditLog> audit_log;
@@ -128,10 +147,10 @@ int run_daemon(const config::DaemonConfig& config) {
         policy->observe(identities);
     };
     NodeAgent agent(registry, IpcacheSync(maps.ipcache), *guards, source_names, agent_options);
-    auto pump =
-        EventPump::open(maps.events_fd, EventPump::Targets{registry, *policy, audit_log.get(),
-                                                           audit_stream, agent, node})
-            .value_or_throw();
+    auto pump = enforcement::EventPump::open(maps.events_fd,
+                                             {registry, *policy, audit_log.get(), audit_stream,
+                                              [&agent] { return workload_names(agent); }, node})
+                    .value_or_throw();
 
     DaemonInfo info;
     info.version = FLOWWALL_VERSION;

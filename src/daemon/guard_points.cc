@@ -10,9 +10,6 @@
 
 namespace flowwall::daemon {
 
-using datapath::Error;
-using datapath::Result;
-
 const char* to_string(GuardPlacement placement) {
     return placement == GuardPlacement::host_peer ? "host-peer" : "in-workload";
 }

@@ -5,8 +5,8 @@
 // otherwise inside the workload's namespace (Swarm overlay, macvlan, a lab's hub namespace).
 #pragma once
 
+#include "src/common/result.h"
 #include "src/datapath/netns.h"
-#include "src/datapath/result.h"
 #include "src/datapath/tc_attachment.h"
 #include "src/identity/workload.h"
 
@@ -41,6 +41,6 @@ struct GuardPoint {
 // The guard points of a workload: its host_interfaces as host peers, and each interface in
 // its namespace (every one but loopback when the workload names none) on its host peer if it
 // has one, else inside. A namespace that is gone is an error (the workload is stopping).
-datapath::Result<std::vector<GuardPoint>> plan_guard_points(const identity::Workload& workload);
+Result<std::vector<GuardPoint>> plan_guard_points(const identity::Workload& workload);
 
 } // namespace flowwall::daemon

@@ -4,8 +4,8 @@
 // <bpffs>/links so enforcement outlives the daemon and a restarted daemon adopts them.
 #pragma once
 
+#include "src/common/result.h"
 #include "src/daemon/guard_points.h"
-#include "src/datapath/result.h"
 #include "src/datapath/tc_attachment.h"
 
 #include <filesystem>

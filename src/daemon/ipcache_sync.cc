@@ -11,31 +11,31 @@ namespace flowwall::daemon {
 
 IpcacheSync::IpcacheSync(Map map) : map_(std::move(map)) {
     for (const auto& [key, value] : map_.entries()) {
-        datapath::IpAddress address = datapath::IpAddress::from_abi(key.family, key.addr);
-        applied_.emplace(AddressKey{address}, value);
+        IpAddress address = datapath::address_of(key.family, key.addr);
+        applied_.emplace(address, value);
     }
 }
 
 IpcacheOutcome IpcacheSync::apply(const IpcacheEntries& desired, bool remove_unclaimed) {
     IpcacheOutcome outcome;
-    auto note_failure = [&](const datapath::Error& error) {
+    auto note_failure = [&](const Error& error) {
         if (outcome.error.empty())
             outcome.error = error.to_string();
     };
     // Removals first, so that a full map has room for the new entries.
     if (remove_unclaimed) {
-        std::vector<AddressKey> unclaimed;
+        std::vector<IpAddress> unclaimed;
         for (const auto& [address, value] : applied_)
             if (!desired.contains(address))
                 unclaimed.push_back(address);
         for (const auto& address : unclaimed) {
-            if (auto erased = map_.erase(datapath::ipcache_key(address.address)); !erased) {
+            if (auto erased = map_.erase(datapath::ipcache_key(address)); !erased) {
                 note_failure(erased.error());
                 continue;
             }
             applied_.erase(address);
             ++outcome.removed;
-            spdlog::debug("ipcache: {} removed", address.address.to_string());
+            spdlog::debug("ipcache: {} removed", address.to_string());
         }
     }
     for (const auto& [address, value] : desired) {
@@ -43,13 +43,13 @@ IpcacheOutcome IpcacheSync::apply(const IpcacheEntries& desired, bool remove_unc
         if (current != applied_.end() && current->second.identity == value.identity &&
             current->second.flags == value.flags)
             continue;
-        if (auto updated = map_.update(datapath::ipcache_key(address.address), value); !updated) {
+        if (auto updated = map_.update(datapath::ipcache_key(address), value); !updated) {
             note_failure(updated.error());
             continue;
         }
         applied_.insert_or_assign(address, value);
         ++outcome.written;
-        spdlog::debug("ipcache: {} -> identity {}", address.address.to_string(), value.identity);
+        spdlog::debug("ipcache: {} -> identity {}", address.to_string(), value.identity);
     }
     if (!outcome.error.empty())
         spdlog::error("ipcache: {}", outcome.error);

@@ -14,7 +14,7 @@
 
 namespace flowwall::daemon {
 
-using IpcacheEntries = std::map<AddressKey, fw_identity_info>;
+using IpcacheEntries = std::map<IpAddress, fw_identity_info>;
 
 struct IpcacheOutcome {
     size_t written = 0;

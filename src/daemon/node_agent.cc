@@ -14,21 +14,21 @@ namespace flowwall::daemon {
 namespace {
 
 // The node's own addresses (loopback included): traffic from them is `host`, not `world`.
-std::vector<datapath::IpAddress> host_addresses() {
-    std::vector<datapath::IpAddress> addresses;
+std::vector<IpAddress> host_addresses() {
+    std::vector<IpAddress> addresses;
     ifaddrs* list = nullptr;
     if (::getifaddrs(&list) != 0)
         return addresses;
     for (ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
         if (entry->ifa_addr == nullptr)
             continue;
-        datapath::IpAddress address;
+        IpAddress address;
         if (entry->ifa_addr->sa_family == AF_INET) {
-            address.family = FW_FAMILY_IPV4;
+            address.family = kFamilyIpv4;
             const auto* in = reinterpret_cast<const sockaddr_in*>(entry->ifa_addr);
             std::memcpy(address.bytes.data(), &in->sin_addr, 4);
         } else if (entry->ifa_addr->sa_family == AF_INET6) {
-            address.family = FW_FAMILY_IPV6;
+            address.family = kFamilyIpv6;
             const auto* in6 = reinterpret_cast<const sockaddr_in6*>(entry->ifa_addr);
             std::memcpy(address.bytes.data(), &in6->sin6_addr, 16);
         } else {
@@ -116,8 +116,7 @@ IpcacheEntries NodeAgent::desired_ipcache() {
     IpcacheEntries desired;
     if (options_.map_host_addresses)
         for (const auto& address : host_addresses())
-            desired.insert_or_assign(AddressKey{address},
-                                     fw_identity_info{.identity = FW_ID_HOST, .flags = 0});
+            desired.insert_or_assign(address, fw_identity_info{.identity = FW_ID_HOST, .flags = 0});
     workload_names_.clear();
     for (const auto& [address, owner] : table_.address_owners()) {
         workload_names_.emplace(address, owner->name);

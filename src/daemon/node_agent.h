@@ -44,7 +44,7 @@ struct NodeSnapshot {
     std::vector<SourceView> sources;                          // by name
     std::vector<std::pair<std::string, uint32_t>> identities; // by id
     std::map<std::string, size_t> workloads_per_identity;
-    std::map<AddressKey, std::string> workload_names; // who owns each local address
+    std::map<IpAddress, std::string> workload_names; // who owns each local address
     size_t ipcache_entries = 0;
     uint32_t ipcache_capacity = 0;
     std::string ipcache_error;
@@ -116,7 +116,7 @@ private:
     std::set<std::string> synced_once_;
     std::map<std::string, identity::Workload> guarded_as_; // what each workload was planned from
     std::map<std::string, std::string> plan_errors_;
-    std::map<AddressKey, std::string> workload_names_; // as of the last reconcile
+    std::map<IpAddress, std::string> workload_names_; // as of the last reconcile
     std::string ipcache_error_;
     bool stale_pins_removed_ = false;
     uint64_t reconciles_ = 0;

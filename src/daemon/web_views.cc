@@ -65,7 +65,18 @@ web::ApiReply answer_web_api(const WebTargets& targets, const std::string& name,
 
 std::string gather_metrics(WebTargets& targets) {
     web::MetricsInput input;
-    input.counters = datapath::read_all_counters(targets.maps.stats);
+    auto counters = datapath::read_all_counters(targets.maps.stats);
+    for (uint32_t reason = 0; reason < FW_REASON_MAX; ++reason)
+        input.reasons.push_back({datapath::counter_name(reason), fw_reason_is_drop(reason) != 0,
+                                 counters[reason].packets});
+    input.datapath = {.connections_blocked = counters[FW_REASON_BLOCKED].packets,
+                      .connections_alerted = counters[FW_REASON_ALERT].packets,
+                      .connections_learned = counters[FW_REASON_LEARNED].packets,
+                      .events_sent = counters[FW_CTR_EVENTS_SENT].packets,
+                      .events_lost = counters[FW_CTR_EVENTS_LOST].packets,
+                      .events_suppressed = counters[FW_CTR_EVENTS_SUPPRESSED].packets,
+                      .policy_full = counters[FW_CTR_POLICY_FULL].packets,
+                      .conntrack_full = counters[FW_CTR_CT_FULL].packets};
     auto snapshot = targets.agent.snapshot();
     input.maps.push_back({FW_MAP_IPCACHE, snapshot->ipcache_entries, snapshot->ipcache_capacity});
     input.maps.push_back(

@@ -6,10 +6,10 @@
 
 #include "src/audit/audit_stream.h"
 #include "src/daemon/capacity_watch.h"
-#include "src/daemon/event_pump.h"
-#include "src/daemon/firewall_policy.h"
 #include "src/daemon/node_agent.h"
 #include "src/datapath/firewall_object.h"
+#include "src/enforcement/event_pump.h"
+#include "src/enforcement/firewall_policy.h"
 #include "src/web/web_server.h"
 
 #include <chrono>
@@ -21,8 +21,8 @@ namespace flowwall::daemon {
 struct WebTargets {
     const datapath::FirewallMaps& maps;
     const NodeAgent& agent;
-    FirewallPolicy& policy;
-    const EventPump& events;
+    enforcement::FirewallPolicy& policy;
+    const enforcement::EventPump& events;
     const audit::AuditStream& audit;
     std::chrono::steady_clock::time_point started;
     const CapacityWatch& capacity; // conntrack fill (sampled)

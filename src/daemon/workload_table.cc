@@ -54,11 +54,11 @@ const identity::Workload* WorkloadTable::find(const std::string& key) const {
     return it == workloads_.end() ? nullptr : &it->second;
 }
 
-std::map<AddressKey, const identity::Workload*> WorkloadTable::address_owners() const {
-    std::map<AddressKey, const identity::Workload*> owners;
+std::map<IpAddress, const identity::Workload*> WorkloadTable::address_owners() const {
+    std::map<IpAddress, const identity::Workload*> owners;
     for (const auto& [key, workload] : workloads_) {
         for (const auto& address : workload.addresses) {
-            auto [it, inserted] = owners.try_emplace(AddressKey{address}, &workload);
+            auto [it, inserted] = owners.try_emplace(address, &workload);
             if (inserted)
                 continue;
             // Later start wins; the key breaks ties so the outcome never depends on map order.

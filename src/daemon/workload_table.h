@@ -9,7 +9,7 @@
 // workloads claim one address, the one that started later owns it.
 #pragma once
 
-#include "src/datapath/ip_address.h"
+#include "src/common/ip_address.h"
 #include "src/identity/workload.h"
 
 #include <map>
@@ -17,16 +17,6 @@
 #include <vector>
 
 namespace flowwall::daemon {
-
-struct AddressKey {
-    datapath::IpAddress address;
-    auto operator<=>(const AddressKey& other) const {
-        if (address.family != other.address.family)
-            return address.family <=> other.address.family;
-        return address.bytes <=> other.address.bytes;
-    }
-    bool operator==(const AddressKey&) const = default;
-};
 
 class WorkloadTable {
 public:
@@ -40,7 +30,7 @@ public:
     const identity::Workload* find(const std::string& key) const;
 
     // Each claimed address and the workload that owns it (a pointer into workloads()).
-    std::map<AddressKey, const identity::Workload*> address_owners() const;
+    std::map<IpAddress, const identity::Workload*> address_owners() const;
 
 private:
     std::map<std::string, identity::Workload> workloads_; // by key

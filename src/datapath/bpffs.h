@@ -3,8 +3,8 @@
 // outlives the daemon and a new daemon finds the state the previous one left.
 #pragma once
 
-#include "src/datapath/result.h"
-#include "src/datapath/unique_fd.h"
+#include "src/common/result.h"
+#include "src/common/unique_fd.h"
 
 #include <filesystem>
 

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 namespace flowwall::datapath {
 

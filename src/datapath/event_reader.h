@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "flowwall/abi.h"
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 struct ring_buffer;
 

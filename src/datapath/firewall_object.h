@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "flowwall/abi.h"
+#include "src/common/result.h"
 #include "src/datapath/counters.h"
 #include "src/datapath/object_loading.h"
-#include "src/datapath/result.h"
 #include "src/datapath/typed_map.h"
 
 struct firewall_bpf;

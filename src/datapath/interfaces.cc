@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/datapath/interfaces.h"
 
+#include "src/common/unique_fd.h"
 #include "src/datapath/netns.h"
 #include "src/datapath/rtnetlink.h"
-#include "src/datapath/unique_fd.h"
 
 #include <linux/if_link.h>
 #include <linux/net_namespace.h>

@@ -6,7 +6,7 @@
 // namespace of their own). Read over rtnetlink; nothing is shelled out.
 #pragma once
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 #include <optional>
 #include <string>

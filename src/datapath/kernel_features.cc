@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/datapath/kernel_features.h"
 
-#include "src/datapath/unique_fd.h"
+#include "src/common/unique_fd.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -3,7 +3,7 @@
 // is reported plainly ("BPF ring buffer (Linux 5.8)") instead of as a failure deep in libbpf.
 #pragma once
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 #include <linux/bpf.h>
 

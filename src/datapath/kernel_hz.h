@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cstdint>
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 namespace flowwall::datapath {
 

@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // The keys of the maps the programs look up, built the one way the programs expect them
-// (padding zeroed, prefix lengths offset past the family byte).
+// (padding zeroed, prefix lengths offset past the family byte), and addresses to and from
+// the datapath's fw_addr.
 #pragma once
 
 #include <cstdint>
 
 #include "flowwall/abi.h"
-#include "src/datapath/ip_address.h"
+#include "src/common/ip_address.h"
 
 namespace flowwall::datapath {
+
+fw_addr fw_addr_of(const IpAddress& address);
+// `family` as the datapath writes it (FW_FAMILY_*); IPv4 keeps only the first 4 bytes.
+IpAddress address_of(uint8_t family, const fw_addr& addr);
 
 fw_ipcache_key ipcache_key(const IpAddress& address);
 fw_cidr_key cidr_key(const IpPrefix& prefix);

@@ -8,7 +8,7 @@
 // run_in_netns().
 #pragma once
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 #include <cstdint>
 #include <string>

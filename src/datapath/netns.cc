@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/datapath/netns.h"
 
-#include "src/datapath/unique_fd.h"
+#include "src/common/unique_fd.h"
 
 #include <fcntl.h>
 #include <net/if.h>

@@ -7,7 +7,7 @@
 // ends: no thread of the daemon is ever left in a foreign namespace.
 #pragma once
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 #include <functional>
 #include <string>

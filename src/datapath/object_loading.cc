@@ -10,8 +10,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "src/common/unique_fd.h"
 #include "src/datapath/libbpf_log.h"
-#include "src/datapath/unique_fd.h"
 
 namespace flowwall::datapath {
 namespace {

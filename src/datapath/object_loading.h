@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 namespace flowwall::datapath {
 

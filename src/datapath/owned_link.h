@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <optional>
 
-#include "src/datapath/result.h"
-#include "src/datapath/unique_fd.h"
+#include "src/common/result.h"
+#include "src/common/unique_fd.h"
 
 namespace flowwall::datapath {
 

@@ -7,8 +7,8 @@
 #include <memory>
 
 #include "flowwall/abi.h"
+#include "src/common/result.h"
 #include "src/datapath/counters.h"
-#include "src/datapath/result.h"
 #include "src/datapath/typed_map.h"
 
 struct prefilter_bpf;

@@ -4,8 +4,8 @@
 // libbpf covers attaching; listing links, filters and namespace ids is raw rtnetlink.
 #pragma once
 
-#include "src/datapath/result.h"
-#include "src/datapath/unique_fd.h"
+#include "src/common/result.h"
+#include "src/common/unique_fd.h"
 
 #include <linux/netlink.h>
 

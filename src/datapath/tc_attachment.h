@@ -5,10 +5,10 @@
 // qdisc only if absent and removes only its own filter (and its own qdisc once unused).
 #pragma once
 
+#include "src/common/result.h"
+#include "src/common/unique_fd.h"
 #include "src/datapath/netns.h"
 #include "src/datapath/owned_link.h"
-#include "src/datapath/result.h"
-#include "src/datapath/unique_fd.h"
 
 #include <cstdint>
 #include <filesystem>

@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 namespace flowwall::datapath {
 

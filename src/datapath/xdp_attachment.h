@@ -4,10 +4,10 @@
 // program per mode; another user's program there makes attach fail, never get replaced.
 #pragma once
 
+#include "src/common/result.h"
+#include "src/common/unique_fd.h"
 #include "src/datapath/netns.h"
 #include "src/datapath/owned_link.h"
-#include "src/datapath/result.h"
-#include "src/datapath/unique_fd.h"
 
 #include <cstdint>
 #include <filesystem>

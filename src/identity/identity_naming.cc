@@ -1,19 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/identity/identity_naming.h"
+#include "src/common/identity_name.h"
 
 #include <cerrno>
-#include <cstdio>
 #include <optional>
 
 namespace flowwall::identity {
 namespace {
 
-using datapath::Error;
-using datapath::Result;
-using datapath::Status;
-
 constexpr std::string_view kLabelPrefix = "label:";
-constexpr size_t kMaxIdentityNameLength = 200;
 constexpr size_t kShortImageIdLength = 12; // what `docker ps` shows
 
 struct ImageReference {
@@ -48,19 +43,6 @@ std::optional<std::string> image_id_identity(std::string_view image) {
     if (!is_hex(hex))
         return std::nullopt;
     return std::string(kPrefix) + std::string(hex.substr(0, kShortImageIdLength));
-}
-
-bool is_identity_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == ':' || c == '/' || c == '@' || c == '-';
-}
-
-std::string printable(char c) {
-    if (c >= 0x20 && c < 0x7f)
-        return std::string("'") + c + "'";
-    char hex[8];
-    std::snprintf(hex, sizeof(hex), "0x%02x", static_cast<unsigned char>(c));
-    return hex;
 }
 
 } // namespace
@@ -105,7 +87,7 @@ std::string IdentityNaming::name_for(std::string_view image,
         auto found = labels.find(label);
         // A value that is no valid identity name ("my app") would leave the workload without
         // an id at all; the image rule still names it.
-        if (found != labels.end() && validate_identity_name(found->second))
+        if (found != labels.end() && common::validate_identity_name(found->second))
             return found->second;
     }
     if (from == From::image_with_tag)
@@ -115,43 +97,24 @@ std::string IdentityNaming::name_for(std::string_view image,
 
 std::string image_repository(std::string_view image) {
     if (image.empty())
-        return std::string(kUnknownIdentity);
+        return std::string(common::kUnknownIdentity);
     if (auto id = image_id_identity(image))
         return *id;
     auto repository = split_reference(image).repository;
-    return repository.empty() ? std::string(kUnknownIdentity) : std::string(repository);
+    return repository.empty() ? std::string(common::kUnknownIdentity) : std::string(repository);
 }
 
 std::string image_repository_with_tag(std::string_view image) {
     if (image.empty())
-        return std::string(kUnknownIdentity);
+        return std::string(common::kUnknownIdentity);
     if (auto id = image_id_identity(image))
         return *id;
     auto reference = split_reference(image);
     if (reference.repository.empty())
-        return std::string(kUnknownIdentity);
+        return std::string(common::kUnknownIdentity);
     if (reference.tag.empty())
         return std::string(reference.repository);
     return std::string(reference.repository) + ":" + std::string(reference.tag);
-}
-
-Status validate_identity_name(std::string_view name) {
-    if (name.empty())
-        return Error{EINVAL, "identity name is empty"};
-    if (name.size() > kMaxIdentityNameLength)
-        return Error{EINVAL, "identity name \"" + std::string(name.substr(0, 40)) + "...\" is " +
-                                 std::to_string(name.size()) + " characters long; at most " +
-                                 std::to_string(kMaxIdentityNameLength) + " are allowed"};
-    if (name.front() == '-')
-        return Error{EINVAL, "identity name \"" + std::string(name) +
-                                 "\" starts with '-' (it would read as an option)"};
-    for (size_t i = 0; i < name.size(); ++i) {
-        if (!is_identity_char(name[i]))
-            return Error{EINVAL, "identity name \"" + std::string(name) + "\" contains " +
-                                     printable(name[i]) + " at position " + std::to_string(i) +
-                                     ": allowed are letters, digits and . _ : / @ -"};
-    }
-    return {};
 }
 
 } // namespace flowwall::identity

@@ -7,14 +7,10 @@
 #include <string>
 #include <string_view>
 
-#include "src/datapath/result.h"
+#include "src/common/identity_name.h"
+#include "src/common/result.h"
 
 namespace flowwall::identity {
-
-// Reserved identity names and their fixed numeric ids (abi.h FW_ID_*).
-inline constexpr std::string_view kUnknownIdentity = "unknown";
-inline constexpr std::string_view kHostIdentity = "host";
-inline constexpr std::string_view kWorldIdentity = "world";
 
 struct IdentityNaming {
     enum class From { image, image_with_tag, label };
@@ -22,7 +18,7 @@ struct IdentityNaming {
     std::string label; // for From::label, e.g. "com.docker.swarm.service.name"
 
     // "image", "image-tag", "label:<name>"; the error lists what is allowed.
-    static datapath::Result<IdentityNaming> parse(std::string_view text);
+    static Result<IdentityNaming> parse(std::string_view text);
     std::string to_string() const;
 
     // The identity of a workload running `image` with `labels`. From::label falls back to
@@ -39,9 +35,5 @@ std::string image_repository(std::string_view image);
 // Same but keeps the tag ("mysql:5.7"); the digest is always dropped. No tag: ":latest"
 // is not invented, the repository alone is returned.
 std::string image_repository_with_tag(std::string_view image);
-
-// Identity names users may write (endpoints file, CLI): 1..200 chars of [A-Za-z0-9._:/@-],
-// not starting with '-' ; the error says what was wrong.
-datapath::Status validate_identity_name(std::string_view name);
 
 } // namespace flowwall::identity

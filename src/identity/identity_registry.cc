@@ -13,14 +13,12 @@
 
 #include "flowwall/abi.h"
 #include "src/common/atomic_file.h"
+#include "src/common/identity_name.h"
 #include "src/identity/identity_naming.h"
 
 namespace flowwall::identity {
 namespace {
 
-using datapath::Error;
-using datapath::Result;
-using datapath::Status;
 using json = nlohmann::json;
 
 constexpr int kFormatVersion = 1;
@@ -28,9 +26,9 @@ constexpr int kFormatVersion = 1;
 constexpr size_t kMaxFileBytes = 64u << 20;
 
 constexpr std::pair<std::string_view, uint32_t> kReserved[] = {
-    {kUnknownIdentity, FW_ID_UNKNOWN},
-    {kHostIdentity, FW_ID_HOST},
-    {kWorldIdentity, FW_ID_WORLD},
+    {common::kUnknownIdentity, FW_ID_UNKNOWN},
+    {common::kHostIdentity, FW_ID_HOST},
+    {common::kWorldIdentity, FW_ID_WORLD},
 };
 
 std::optional<uint32_t> reserved_id(std::string_view name) {
@@ -90,7 +88,7 @@ Result<Snapshot> parse_snapshot(const std::string& text) {
             return Error{EINVAL, where + " is not {\"name\": string, \"id\": number}"};
         auto name = entry["name"].get<std::string>();
         auto id = entry["id"].get<uint64_t>();
-        if (auto valid = validate_identity_name(name); !valid)
+        if (auto valid = common::validate_identity_name(name); !valid)
             return Error{EINVAL, where + ": " + valid.error().message};
         if (reserved_id(name))
             return Error{EINVAL, where + ": \"" + name + "\" is a reserved identity"};
@@ -238,7 +236,7 @@ Result<uint32_t> IdentityRegistry::id_for(const std::string& name) {
         if (auto found = state_->ids_by_name.find(name); found != state_->ids_by_name.end())
             return found->second;
     }
-    if (auto valid = validate_identity_name(name); !valid)
+    if (auto valid = common::validate_identity_name(name); !valid)
         return valid.error();
 
     std::unique_lock lock(state_->mutex);

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 namespace flowwall::identity {
 
@@ -29,8 +29,7 @@ public:
     // replaced by its previous version when that one parses (with a warning); if neither
     // does, the error names both files and why. Allocated ids stay below id_limit (the
     // capacity of the modes map, which is indexed by identity).
-    static datapath::Result<IdentityRegistry> open(const std::filesystem::path& state_dir,
-                                                   uint32_t id_limit);
+    static Result<IdentityRegistry> open(const std::filesystem::path& state_dir, uint32_t id_limit);
 
     IdentityRegistry(IdentityRegistry&&) noexcept;
     IdentityRegistry& operator=(IdentityRegistry&&) noexcept;
@@ -40,7 +39,7 @@ public:
     // Reserved names (unknown, host, world) have their fixed ids. Fails when the name is
     // not a valid identity name, when the ids are exhausted, or when the file cannot be
     // written (the allocation is then undone, so memory never runs ahead of the file).
-    datapath::Result<uint32_t> id_for(const std::string& name);
+    Result<uint32_t> id_for(const std::string& name);
 
     std::optional<uint32_t> find(const std::string& name) const;
     std::optional<std::string> name_of(uint32_t id) const;

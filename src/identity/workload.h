@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "src/datapath/ip_address.h"
+#include "src/common/ip_address.h"
 
 namespace flowwall::identity {
 
@@ -30,7 +30,7 @@ struct Workload {
     // guarded as the workload's peer. Used when the source knows them (endpoints file).
     std::vector<std::string> host_interfaces;
 
-    std::vector<datapath::IpAddress> addresses;
+    std::vector<IpAddress> addresses;
 
     // When the workload (re)started, in nanoseconds since the epoch as the runtime reports
     // it. Decides who owns an address two workloads claim: the later start wins, because

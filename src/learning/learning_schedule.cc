@@ -6,15 +6,13 @@
 #include <string>
 #include <utility>
 
-#include "src/config/daemon_config.h"
-#include "src/identity/identity_naming.h"
+#include "src/common/duration.h"
+#include "src/common/identity_name.h"
+#include "src/policy/modes.h"
 
 namespace flowwall::learning {
 namespace {
 
-using datapath::Error;
-using datapath::Result;
-using datapath::Status;
 using json = nlohmann::json;
 
 constexpr int64_t kFormatVersion = 1;
@@ -130,19 +128,19 @@ private:
 } // namespace
 
 bool takes_part_in_learning(std::string_view name) {
-    return name != identity::kUnknownIdentity && name != identity::kHostIdentity &&
-           name != identity::kWorldIdentity && !name.starts_with("cidr:");
+    return name != common::kUnknownIdentity && name != common::kHostIdentity &&
+           name != common::kWorldIdentity && !name.starts_with("cidr:");
 }
 
 Status validate(const LearningConfig& config) {
     if (config.period < milliseconds(0))
-        return invalid("learning period " + config::format_duration(config.period) +
+        return invalid("learning period " + common::format_duration(config.period) +
                        " is negative");
     if (config.quiet < milliseconds(0))
-        return invalid("learning quiet period " + config::format_duration(config.quiet) +
+        return invalid("learning quiet period " + common::format_duration(config.quiet) +
                        " is negative");
     if (!ends_learning(config.after))
-        return invalid(std::string("after-learning action \"") + config::mode_name(config.after) +
+        return invalid(std::string("after-learning action \"") + policy::mode_name(config.after) +
                        "\" is not one of alert, block, off");
     for (const auto& [name, period] : config.period_overrides) {
         if (!takes_part_in_learning(name))
@@ -150,7 +148,7 @@ Status validate(const LearningConfig& config) {
                            ": a reserved identity or CIDR entity never learns");
         if (period < milliseconds(0))
             return invalid("learning period override for " + json_quoted(name) + ": " +
-                           config::format_duration(period) + " is negative");
+                           common::format_duration(period) + " is negative");
     }
     return {};
 }
@@ -248,7 +246,7 @@ Result<LearningSchedule::Entry*> LearningSchedule::find_for_command(const std::s
 
 Status LearningSchedule::set_mode(const std::string& name, uint8_t mode, TimePoint now) {
     if (mode != FW_MODE_LEARN && !ends_learning(mode))
-        return invalid(std::string("mode \"") + config::mode_name(mode) +
+        return invalid(std::string("mode \"") + policy::mode_name(mode) +
                        "\" is not one of learn, alert, block, off");
     if (mode == FW_MODE_LEARN)
         return relearn(name, std::nullopt, now);
@@ -263,7 +261,7 @@ Status LearningSchedule::set_mode_all(uint8_t mode, TimePoint now) {
     if (mode == FW_MODE_LEARN)
         return relearn_all(std::nullopt, now);
     if (!ends_learning(mode))
-        return invalid(std::string("mode \"") + config::mode_name(mode) +
+        return invalid(std::string("mode \"") + policy::mode_name(mode) +
                        "\" is not one of learn, alert, block, off");
     after_override_ = mode;
     for (auto& [name, entry] : entries_)
@@ -274,7 +272,7 @@ Status LearningSchedule::set_mode_all(uint8_t mode, TimePoint now) {
 Status LearningSchedule::relearn(const std::string& name, std::optional<milliseconds> duration,
                                  TimePoint now) {
     if (duration && *duration < milliseconds(0))
-        return invalid("learning duration " + config::format_duration(*duration) + " is negative");
+        return invalid("learning duration " + common::format_duration(*duration) + " is negative");
     auto entry = find_for_command(name);
     if (!entry)
         return entry.error();
@@ -284,7 +282,7 @@ Status LearningSchedule::relearn(const std::string& name, std::optional<millisec
 
 Status LearningSchedule::relearn_all(std::optional<milliseconds> duration, TimePoint now) {
     if (duration && *duration < milliseconds(0))
-        return invalid("learning duration " + config::format_duration(*duration) + " is negative");
+        return invalid("learning duration " + common::format_duration(*duration) + " is negative");
     for (auto& [name, entry] : entries_)
         start_learning(entry, duration.value_or(period_for(name)), now);
     return {};
@@ -345,7 +343,7 @@ json LearningSchedule::to_json() const {
     json identities = json::array();
     for (const auto& [name, entry] : entries_) {
         identities.push_back(json{{"name", name},
-                                  {"mode", config::mode_name(entry.mode)},
+                                  {"mode", policy::mode_name(entry.mode)},
                                   {"first_seen_ms", to_ms(entry.first_seen)},
                                   {"learning_since_ms", to_ms(entry.learning_since)},
                                   {"learning_until_ms", to_ms(entry.learning_until)},
@@ -355,7 +353,7 @@ json LearningSchedule::to_json() const {
     json document = json::object();
     document["version"] = kFormatVersion;
     document["after_learning"] =
-        after_override_ ? json(config::mode_name(*after_override_)) : json(nullptr);
+        after_override_ ? json(policy::mode_name(*after_override_)) : json(nullptr);
     document["identities"] = std::move(identities);
     return document;
 }
@@ -382,7 +380,7 @@ Result<LearningSchedule> LearningSchedule::from_json(const json& document, Learn
         return after.error();
     if (!after.value()->is_null()) {
         auto mode = after.value()->is_string()
-                        ? config::parse_mode(after.value()->get<std::string>())
+                        ? policy::parse_mode(after.value()->get<std::string>())
                         : Result<uint8_t>(invalid("is not a string"));
         if (!mode || !ends_learning(mode.value()))
             return top.error("after_learning", "is not null, \"alert\", \"block\" or \"off\"");
@@ -403,7 +401,7 @@ Result<LearningSchedule> LearningSchedule::from_json(const json& document, Learn
         auto name = unnamed.string("name");
         if (!name)
             return name.error();
-        if (auto valid = identity::validate_identity_name(name.value()); !valid)
+        if (auto valid = common::validate_identity_name(name.value()); !valid)
             return unnamed.explain("name", valid.error().message);
         Fields fields(item, where + " (" + json_quoted(name.value()) + "): ");
         if (auto known = fields.only({"name", "mode", "first_seen_ms", "learning_since_ms",
@@ -420,7 +418,7 @@ Result<LearningSchedule> LearningSchedule::from_json(const json& document, Learn
         auto mode_text = fields.string("mode");
         if (!mode_text)
             return mode_text.error();
-        auto mode = config::parse_mode(mode_text.value());
+        auto mode = policy::parse_mode(mode_text.value());
         if (!mode)
             return fields.explain("mode", mode.error().message);
         entry.mode = mode.value();

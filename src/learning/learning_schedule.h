@@ -50,7 +50,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flowwall/abi.h"
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 namespace flowwall::learning {
 
@@ -67,7 +67,7 @@ struct LearningConfig {
 
 // Durations must not be negative, `after` must be alert, block or off, and overrides must
 // name identities that can learn. The error names the field.
-datapath::Status validate(const LearningConfig& config);
+Status validate(const LearningConfig& config);
 
 // False for the reserved identities and CIDR entities, which never learn.
 bool takes_part_in_learning(std::string_view name);
@@ -93,7 +93,7 @@ struct IdentityState {
 class LearningSchedule {
 public:
     // Fails when validate(config) does.
-    static datapath::Result<LearningSchedule> create(LearningConfig config);
+    static Result<LearningSchedule> create(LearningConfig config);
 
     // Starts learning for a new identity; true when the name was new. Already known names
     // and names that never learn are left alone (false).
@@ -111,15 +111,14 @@ public:
 
     // learn: restart learning for the configured period; alert|block|off: end learning with
     // that mode, which sticks. Errors: unknown name, reserved name, mode not one of those.
-    datapath::Status set_mode(const std::string& name, uint8_t mode, TimePoint now);
+    Status set_mode(const std::string& name, uint8_t mode, TimePoint now);
     // learn: relearn_all(); alert|block|off: every known identity gets that mode, and it
     // becomes the after-learning action of every identity that learns from now on.
-    datapath::Status set_mode_all(uint8_t mode, TimePoint now);
+    Status set_mode_all(uint8_t mode, TimePoint now);
     // Restart learning now, for `duration` this time only (else the configured period).
     // Errors: unknown or reserved name, negative duration.
-    datapath::Status relearn(const std::string& name, std::optional<milliseconds> duration,
-                             TimePoint now);
-    datapath::Status relearn_all(std::optional<milliseconds> duration, TimePoint now);
+    Status relearn(const std::string& name, std::optional<milliseconds> duration, TimePoint now);
+    Status relearn_all(std::optional<milliseconds> duration, TimePoint now);
 
     uint8_t mode_of(const std::string& name) const; // FW_MODE_UNSET when unknown
     // nullopt when not learning (or unknown); 0 when the period is over and only the quiet
@@ -143,8 +142,8 @@ public:
     nlohmann::json to_json() const;
     // Strict: unknown keys, missing keys, wrong types, bad modes, reserved or duplicate
     // names and inconsistent times are errors naming the field. Never throws.
-    static datapath::Result<LearningSchedule> from_json(const nlohmann::json& document,
-                                                        LearningConfig config);
+    static Result<LearningSchedule> from_json(const nlohmann::json& document,
+                                              LearningConfig config);
 
 private:
     struct Entry {
@@ -160,7 +159,7 @@ private:
     void start_learning(Entry& entry, milliseconds duration, TimePoint now) const;
     TimePoint quiet_until(const Entry& entry) const;
     bool learning_over(const Entry& entry, TimePoint now) const;
-    datapath::Result<Entry*> find_for_command(const std::string& name);
+    Result<Entry*> find_for_command(const std::string& name);
 
     LearningConfig config_;
     std::optional<uint8_t> after_override_; // set_mode_all(alert|block|off)

@@ -7,7 +7,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "src/identity/identity_naming.h"
+#include "src/common/identity_name.h"
 
 namespace flowwall::policy {
 namespace {
@@ -130,9 +130,9 @@ Result<uint8_t> parse_protocol(std::string_view text) {
 Result<FlowKey> parse_flow(std::string_view src, std::string_view dst,
                            std::string_view port_proto) {
     FlowKey flow;
-    if (auto valid = identity::validate_identity_name(src); !valid)
+    if (auto valid = common::validate_identity_name(src); !valid)
         return Error{EINVAL, "source: " + one_line(valid.error().message, 300)};
-    if (auto valid = identity::validate_identity_name(dst); !valid)
+    if (auto valid = common::validate_identity_name(dst); !valid)
         return Error{EINVAL, "destination: " + one_line(valid.error().message, 300)};
     flow.src = std::string(src);
     flow.dst = std::string(dst);
@@ -180,9 +180,9 @@ Result<FlowKey> parse_flow(std::string_view src, std::string_view dst,
 }
 
 Status validate_flow_key(const FlowKey& flow) {
-    if (auto valid = identity::validate_identity_name(flow.src); !valid)
+    if (auto valid = common::validate_identity_name(flow.src); !valid)
         return Error{EINVAL, "src: " + one_line(valid.error().message)};
-    if (auto valid = identity::validate_identity_name(flow.dst); !valid)
+    if (auto valid = common::validate_identity_name(flow.dst); !valid)
         return Error{EINVAL, "dst: " + one_line(valid.error().message)};
     if (flow.port != 0 && !protocol_has_ports(flow.protocol))
         return Error{EINVAL, "port: " + std::string(protocol_name(flow.protocol)) +

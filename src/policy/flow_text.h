@@ -9,13 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 namespace flowwall::policy {
-
-using datapath::Error;
-using datapath::Result;
-using datapath::Status;
 
 // What the datapath judges a new connection by (abi.h fw_policy_key, with names for ids).
 struct FlowKey {

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/web/metrics.h"
 
-#include "src/datapath/counters.h"
-
 #include <sstream>
+#include <tuple>
 
 namespace flowwall::web {
 
@@ -53,39 +52,33 @@ std::string render_metrics(const MetricsInput& in) {
     Exposition out;
     out.family("flowwall_packets_total", "counter",
                "Packets judged by the datapath, by verdict and reason (per-CPU counters summed)");
-    for (uint32_t reason = 0; reason < FW_REASON_MAX; ++reason)
+    for (const auto& reason : in.reasons)
         out.sample("flowwall_packets_total",
-                   {{"verdict", fw_reason_is_drop(reason) ? "drop" : "pass"},
-                    {"reason", datapath::counter_name(reason)}},
-                   static_cast<double>(in.counters[reason].packets));
-    out.family("flowwall_connections_blocked_total", "counter",
-               "New connections dropped because they are not in the model and an end blocks");
-    out.sample("flowwall_connections_blocked_total", {},
-               static_cast<double>(in.counters[FW_REASON_BLOCKED].packets));
-    out.family("flowwall_connections_alerted_total", "counter",
-               "New connections passed with an alert: not in the model, an end alerts");
-    out.sample("flowwall_connections_alerted_total", {},
-               static_cast<double>(in.counters[FW_REASON_ALERT].packets));
-    out.family("flowwall_connections_learned_total", "counter",
-               "New connections learned into the model by the datapath");
-    out.sample("flowwall_connections_learned_total", {},
-               static_cast<double>(in.counters[FW_REASON_LEARNED].packets));
-
-    const std::pair<uint32_t, const char*> datapath_counters[] = {
-        {FW_CTR_EVENTS_SENT, "flowwall_events_sent_total"},
-        {FW_CTR_EVENTS_LOST, "flowwall_events_lost_total"},
-        {FW_CTR_EVENTS_SUPPRESSED, "flowwall_events_suppressed_total"},
-        {FW_CTR_POLICY_FULL, "flowwall_policy_map_full_total"},
-        {FW_CTR_CT_FULL, "flowwall_conntrack_full_total"}};
-    const char* helps[] = {"Events the datapath wrote to the ring buffer",
-                           "Events lost because the ring buffer was full",
-                           "Events folded into an earlier one by in-kernel de-duplication",
-                           "Learned flows not stored because the policy map was full",
-                           "Connections not tracked because the conntrack insert failed"};
-    for (size_t i = 0; i < std::size(datapath_counters); ++i) {
-        out.family(datapath_counters[i].second, "counter", helps[i]);
-        out.sample(datapath_counters[i].second, {},
-                   static_cast<double>(in.counters[datapath_counters[i].first].packets));
+                   {{"verdict", reason.drop ? "drop" : "pass"}, {"reason", reason.name}},
+                   static_cast<double>(reason.packets));
+    const DatapathCounts& counts = in.datapath;
+    const std::tuple<const char*, const char*, uint64_t> totals[] = {
+        {"flowwall_connections_blocked_total",
+         "New connections dropped because they are not in the model and an end blocks",
+         counts.connections_blocked},
+        {"flowwall_connections_alerted_total",
+         "New connections passed with an alert: not in the model, an end alerts",
+         counts.connections_alerted},
+        {"flowwall_connections_learned_total",
+         "New connections learned into the model by the datapath", counts.connections_learned},
+        {"flowwall_events_sent_total", "Events the datapath wrote to the ring buffer",
+         counts.events_sent},
+        {"flowwall_events_lost_total", "Events lost because the ring buffer was full",
+         counts.events_lost},
+        {"flowwall_events_suppressed_total",
+         "Events folded into an earlier one by in-kernel de-duplication", counts.events_suppressed},
+        {"flowwall_policy_map_full_total",
+         "Learned flows not stored because the policy map was full", counts.policy_full},
+        {"flowwall_conntrack_full_total",
+         "Connections not tracked because the conntrack insert failed", counts.conntrack_full}};
+    for (const auto& [name, help, value] : totals) {
+        out.family(name, "counter", help);
+        out.sample(name, {}, static_cast<double>(value));
     }
 
     out.family("flowwall_map_entries", "gauge", "Entries in each BPF map the daemon fills");

@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // flowwalld's Prometheus metrics (docs/metrics.md), as text exposition format 0.0.4. Pure:
-// the daemon gathers a MetricsInput when scraped (the per-CPU counters are read then), and
-// this turns it into text, so names, labels and escaping are unit-tested.
+// the daemon gathers a MetricsInput when scraped (the per-CPU counters are read then, and
+// named by the daemon: the web side knows nothing of the datapath), and this turns it into
+// text, so names, labels and escaping are unit-tested.
 #pragma once
 
-#include "flowwall/abi.h"
-
-#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -35,8 +33,28 @@ struct IdentityMetrics {
     uint64_t flows = 0;
 };
 
+// Packets the datapath judged with one verdict reason (its per-CPU counters summed).
+struct ReasonCount {
+    std::string name; // "blocked", "policy_allow", ...
+    bool drop = false;
+    uint64_t packets = 0;
+};
+
+// What the datapath counted besides verdicts.
+struct DatapathCounts {
+    uint64_t connections_blocked = 0; // new connections dropped: not in the model, an end blocks
+    uint64_t connections_alerted = 0;
+    uint64_t connections_learned = 0;
+    uint64_t events_sent = 0;
+    uint64_t events_lost = 0;
+    uint64_t events_suppressed = 0;
+    uint64_t policy_full = 0;    // learned flows not stored: policy map full
+    uint64_t conntrack_full = 0; // flows not tracked: conntrack insert failed
+};
+
 struct MetricsInput {
-    std::array<fw_counter_value, FW_CTR_MAX> counters{}; // summed over CPUs
+    std::vector<ReasonCount> reasons; // every reason the datapath has, in its order
+    DatapathCounts datapath;
     std::vector<MapFill> maps;
     std::vector<SourceMetrics> sources;
     std::vector<IdentityMetrics> identities;

@@ -10,9 +10,6 @@
 
 namespace flowwall::web {
 
-using datapath::Error;
-using datapath::Result;
-
 Result<std::pair<std::string, int>> parse_listen_address(const std::string& listen) {
     auto colon = listen.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size())

@@ -5,7 +5,7 @@
 // firewall.
 #pragma once
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 #include <functional>
 #include <map>
@@ -42,8 +42,7 @@ struct WebRoutes {
 class WebServer {
 public:
     // listen: "127.0.0.1:9190", "[::1]:9190"; port 0 picks a free one (tests).
-    static datapath::Result<std::unique_ptr<WebServer>> start(const std::string& listen,
-                                                              WebRoutes routes);
+    static Result<std::unique_ptr<WebServer>> start(const std::string& listen, WebRoutes routes);
     ~WebServer();
     WebServer(const WebServer&) = delete;
     WebServer& operator=(const WebServer&) = delete;
@@ -59,6 +58,6 @@ private:
 };
 
 // "127.0.0.1:9190" -> {"127.0.0.1", 9190}; "[::1]:0" -> {"::1", 0}. The error says the form.
-datapath::Result<std::pair<std::string, int>> parse_listen_address(const std::string& listen);
+Result<std::pair<std::string, int>> parse_listen_address(const std::string& listen);
 
 } // namespace flowwall::web

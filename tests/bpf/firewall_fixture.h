@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "src/common/ip_address.h"
 #include "src/datapath/event_reader.h"
 #include "src/datapath/firewall_object.h"
-#include "src/datapath/ip_address.h"
 #include "src/datapath/map_keys.h"
 #include "src/datapath/test_run.h"
 #include "tests/support/packet_builder.h"
@@ -72,7 +72,7 @@ protected:
             place(w->v4, w->identity);
             place(w->v6, w->identity);
         }
-        auto prefix = datapath::IpPrefix::parse("198.19.128.0/17").value();
+        auto prefix = IpPrefix::parse("198.19.128.0/17").value();
         ASSERT_TRUE(
             firewall_->maps().cidr.update(datapath::cidr_key(prefix), {cidr_identity, 0}).ok());
         arrange();
@@ -88,7 +88,7 @@ protected:
     datapath::FirewallMaps& maps() { return firewall_->maps(); }
 
     void place(const Address& address, uint32_t identity) {
-        auto ip = datapath::IpAddress::parse(address.str()).value();
+        auto ip = IpAddress::parse(address.str()).value();
         ASSERT_TRUE(maps().ipcache.update(datapath::ipcache_key(ip), {identity, 0}).ok());
     }
 

@@ -208,7 +208,7 @@ protected:
         ASSERT_TRUE(prefilter.ok()) << prefilter.error().to_string();
         prefilter_ = std::move(prefilter).value();
         for (const char* prefix : {"198.19.66.0/24", "fd00:bad::/32"}) {
-            auto parsed = datapath::IpPrefix::parse(prefix).value();
+            auto parsed = IpPrefix::parse(prefix).value();
             ASSERT_TRUE(prefilter_->maps().deny.update(datapath::cidr_key(parsed), 1).ok());
         }
     }

@@ -9,10 +9,10 @@
 
 #include <filesystem>
 
+#include "src/common/unique_fd.h"
 #include "src/datapath/bpffs.h"
 #include "src/datapath/firewall_object.h"
 #include "src/datapath/map_keys.h"
-#include "src/datapath/unique_fd.h"
 #include "tests/support/require_root.h"
 
 namespace flowwall::datapath {

@@ -4,7 +4,7 @@
 #include <linux/bpf.h>
 #include <gtest/gtest.h>
 
-#include "src/datapath/ip_address.h"
+#include "src/common/ip_address.h"
 #include "src/datapath/map_keys.h"
 #include "src/datapath/prefilter_object.h"
 #include "src/datapath/test_run.h"
@@ -24,7 +24,7 @@ protected:
     }
 
     void deny(const char* prefix, uint32_t list) {
-        auto parsed = datapath::IpPrefix::parse(prefix);
+        auto parsed = IpPrefix::parse(prefix);
         ASSERT_TRUE(parsed.ok()) << parsed.error().to_string();
         ASSERT_TRUE(prefilter_->maps().deny.update(datapath::cidr_key(parsed.value()), list).ok());
     }

@@ -6,6 +6,7 @@
 // Topology, all names starting with fwat<pid> (addresses from 198.18.0.0/15 only):
 //   netns fwat<pid>a: fwat<pid>a0 198.18.200.1/24 <-veth-> netns fwat<pid>b: fwat<pid>b0 .2/24
 //   host: fwat<pid>h 198.18.201.1/30 <-veth-> netns fwat<pid>a: fwat<pid>p 198.18.201.2/30
+#include "src/common/unique_fd.h"
 #include "src/datapath/bpffs.h"
 #include "src/datapath/detach_failures.h"
 #include "src/datapath/kernel_features.h"
@@ -13,7 +14,6 @@
 #include "src/datapath/netns.h"
 #include "src/datapath/object_loading.h"
 #include "src/datapath/tc_attachment.h"
-#include "src/datapath/unique_fd.h"
 #include "src/datapath/xdp_attachment.h"
 #include "tests/support/require_root.h"
 

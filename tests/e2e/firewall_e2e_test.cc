@@ -11,10 +11,10 @@
 #include <set>
 #include <tuple>
 
+#include "src/common/ip_address.h"
 #include "src/datapath/bpffs.h"
 #include "src/datapath/event_reader.h"
 #include "src/datapath/firewall_object.h"
-#include "src/datapath/ip_address.h"
 #include "src/datapath/map_keys.h"
 #include "src/datapath/tc_attachment.h"
 #include "tests/support/netns_lab.h"
@@ -64,7 +64,7 @@ protected:
         for (auto [workload, id] :
              {std::pair{web_, web_id}, {db_, db_id}, {intruder_, intruder_id}}) {
             for (const Address& a : {workload->v4, workload->v6}) {
-                auto ip = datapath::IpAddress::parse(a.str()).value();
+                auto ip = IpAddress::parse(a.str()).value();
                 ASSERT_TRUE(
                     firewall_->maps()
                         .ipcache.update(datapath::ipcache_key(ip), {id, FW_IDENTITY_F_LOCAL})

@@ -18,12 +18,12 @@
 #include <cstring>
 #include <thread>
 
+#include "src/common/ip_address.h"
+#include "src/common/unique_fd.h"
 #include "src/datapath/counters.h"
 #include "src/datapath/firewall_object.h"
-#include "src/datapath/ip_address.h"
 #include "src/datapath/map_keys.h"
 #include "src/datapath/tc_attachment.h"
-#include "src/datapath/unique_fd.h"
 #include "tests/support/netns_lab.h"
 #include "tests/support/packet_builder.h"
 #include "tests/support/require_root.h"
@@ -44,7 +44,7 @@ constexpr uint16_t kDeniedPort = 17000, kModelledPort = 17001;
 MacAddress mac_of(const std::string& netns_path, const std::string& ifname) {
     MacAddress mac{};
     Lab::run_in_netns(netns_path, [&] {
-        datapath::UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
         ifreq request{};
         std::strncpy(request.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
         if (fd.valid() && ::ioctl(fd.get(), SIOCGIFHWADDR, &request) == 0)
@@ -57,7 +57,7 @@ MacAddress mac_of(const std::string& netns_path, const std::string& ifname) {
 bool send_raw(const Workload& workload, const std::vector<uint8_t>& frame) {
     bool sent = false;
     Lab::run_in_netns(workload.netns_path, [&] {
-        datapath::UniqueFd fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
+        UniqueFd fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
         sockaddr_ll to{};
         to.sll_family = AF_PACKET;
         to.sll_ifindex = workload.ifindex;
@@ -88,7 +88,7 @@ TEST(VlanTags, DoublePriorityTaggedPacketsAreJudgedByWhatTheyCarry) {
     ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
     auto firewall = std::move(loaded).value();
     auto& maps = firewall->maps();
-    auto web_ip = datapath::IpAddress::parse(web.v4.str()).value();
+    auto web_ip = IpAddress::parse(web.v4.str()).value();
     ASSERT_TRUE(
         maps.ipcache.update(datapath::ipcache_key(web_ip), {kWebId, FW_IDENTITY_F_LOCAL}).ok());
     ASSERT_TRUE(maps.modes.update(kWebId, {FW_MODE_BLOCK}).ok());

@@ -24,6 +24,7 @@
 #include "src/config/daemon_config.h"
 #include "src/policy/flow_text.h"
 #include "src/policy/model.h"
+#include "src/policy/modes.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace flowwall::fuzz {
@@ -133,7 +134,7 @@ void fuzz_body(const HttpRequest& request) {
     auto body = json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);
     if (body.is_discarded() || !body.is_object())
         return;
-    if (auto mode = config::parse_mode(string_field(body, "mode")); !mode)
+    if (auto mode = policy::parse_mode(string_field(body, "mode")); !mode)
         FUZZ_CHECK(is_one_line(mode.error().message), mode.error().message);
     fuzz_flow_body(body);
     auto model = policy::Model::from_document(body, "request body");

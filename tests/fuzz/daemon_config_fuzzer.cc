@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "src/common/duration.h"
 #include "src/config/daemon_config.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -46,7 +47,7 @@ private:
     std::string path_;
 };
 
-void check_error(const config::Error& error, std::string_view what) {
+void check_error(const Error& error, std::string_view what) {
     FUZZ_CHECK(!error.message.empty(), what);
     FUZZ_CHECK(is_one_line(error.message), error.message);
 }
@@ -61,13 +62,13 @@ void check_round_trip(const DaemonConfig& config) {
 }
 
 void check_duration(std::string_view text) {
-    auto duration = config::parse_duration(text);
+    auto duration = common::parse_duration(text);
     if (!duration) {
         check_error(duration.error(), "parse_duration error without a message");
         return;
     }
-    auto formatted = config::format_duration(duration.value());
-    auto again = config::parse_duration(formatted);
+    auto formatted = common::format_duration(duration.value());
+    auto again = common::parse_duration(formatted);
     FUZZ_CHECK(again.ok() && again.value() == duration.value(), formatted);
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "src/common/identity_name.h"
 #include "src/identity/identity_naming.h"
 #include "src/identity/static/endpoints_file.h"
 #include "tests/fuzz/fuzz_check.h"
@@ -24,14 +25,14 @@ void check_workload(const identity::Workload& workload) {
     FUZZ_CHECK(workload.source == identity::kEndpointsFileSource, workload.source);
     FUZZ_CHECK(workload.key == "file/" + workload.name, workload.key);
     FUZZ_CHECK(!workload.name.empty(), "a workload without a name");
-    FUZZ_CHECK(identity::validate_identity_name(workload.identity).ok(), workload.identity);
+    FUZZ_CHECK(common::validate_identity_name(workload.identity).ok(), workload.identity);
     FUZZ_CHECK(!workload.netns_path.empty() || !workload.host_interfaces.empty(),
                "a workload with nowhere to guard it");
     FUZZ_CHECK(workload.netns_path.empty() || workload.netns_path.front() == '/',
                workload.netns_path);
     FUZZ_CHECK(!workload.addresses.empty(), "a workload without an address");
     for (const auto& address : workload.addresses) {
-        auto again = datapath::IpAddress::parse(address.to_string());
+        auto again = IpAddress::parse(address.to_string());
         FUZZ_CHECK(again.ok() && again.value() == address, address.to_string());
     }
 }

@@ -1,20 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/support/netns_lab.h"
 
+#include "src/common/unique_fd.h"
+
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <exception>
@@ -34,36 +33,10 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr std::string_view kNetnsDir = "/run/netns";
-// One lock file per live lab. Not under /run/netns: `ip netns list` would show it.
-constexpr std::string_view kLockDir = "/run/flowwall-testlab";
-// "fwt" + 4 digits of the pid + 2 digits of the counter. Fixed width so that "pid 12,
-// counter 34" and "pid 123, counter 4" cannot both become "fwt1234".
-constexpr std::size_t kPrefixLength = 9;
 constexpr std::size_t kMaxIfnameLength = IFNAMSIZ - 1;
 constexpr std::size_t kMaxWorkloadNameLength = 32;
 constexpr unsigned kSubnetCount = 512; // /24s in 198.18.0.0/15
 constexpr int kLastHost = 254;
-
-// Owns a file descriptor; closes it once.
-class Fd {
-public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    ~Fd() { reset(); }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-    void reset() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-        fd_ = -1;
-    }
-
-private:
-    int fd_;
-};
 
 [[noreturn]] void throw_errno(const std::string& what) {
     throw std::system_error(errno, std::generic_category(), what);
@@ -108,7 +81,7 @@ void write_sysctls(const std::string& netns_path,
     Lab::run_in_netns(netns_path, [&] {
         for (const auto& [key, value] : settings) {
             const std::string path = "/proc/sys/net/" + key;
-            Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+            UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
             if (fd.get() < 0 || ::write(fd.get(), value.data(), value.size()) < 0) {
                 throw_errno("write " + path);
             }
@@ -123,94 +96,6 @@ int ifindex_in(const std::string& netns_path, const std::string& ifname) {
         throw std::runtime_error("no interface " + ifname + " in " + netns_path);
     }
     return static_cast<int>(index);
-}
-
-std::string lock_path_for(const std::string& prefix) {
-    return std::string(kLockDir) + "/" + prefix + ".lock";
-}
-
-// The lab prefix a netns, link or lock file name belongs to, if it has the shape Lab gives.
-std::optional<std::string> owner_of(const std::string& name) {
-    if (name.size() < kPrefixLength || !name.starts_with(Lab::kPrefixBase)) {
-        return std::nullopt;
-    }
-    const auto digits = std::string_view(name).substr(Lab::kPrefixBase.size(),
-                                                      kPrefixLength - Lab::kPrefixBase.size());
-    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        return std::nullopt;
-    }
-    return name.substr(0, kPrefixLength);
-}
-
-// A lab is alive while some process holds the flock on its lock file; the kernel drops the
-// lock when that process dies, however it dies, so a crash always makes its lab stale.
-bool lab_is_alive(const std::string& prefix) {
-    Fd fd(::open(lock_path_for(prefix).c_str(), O_RDWR | O_CLOEXEC));
-    if (fd.get() < 0) {
-        return false;
-    }
-    return ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-}
-
-std::vector<std::string> netns_names() {
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(kNetnsDir, ec)) {
-        names.push_back(entry.path().filename().string());
-    }
-    return names;
-}
-
-// Links of the caller's namespace. Lab never creates links there (veths are created inside
-// the lab's namespaces), but an interrupted `ip` or a hand-run experiment might.
-std::vector<std::string> host_link_names() {
-    std::vector<std::string> names;
-    if (struct if_nameindex* list = ::if_nameindex()) {
-        for (auto* it = list; it->if_index != 0; ++it) {
-            names.emplace_back(it->if_name);
-        }
-        ::if_freenameindex(list);
-    }
-    return names;
-}
-
-// Deletes everything named `prefix`*; with spare_live, skips what belongs to a live lab.
-std::size_t remove_matching(const std::string& prefix, bool spare_live) {
-    const auto doomed = [&](const std::string& name) {
-        if (!name.starts_with(prefix)) {
-            return false;
-        }
-        const auto owner = owner_of(name);
-        return !spare_live || !owner || !lab_is_alive(*owner);
-    };
-
-    std::size_t removed = 0;
-    for (const auto& name : netns_names()) {
-        if (doomed(name) && run_quietly({"ip", "netns", "del", name})) {
-            ++removed;
-        }
-    }
-    for (const auto& name : host_link_names()) {
-        // Deleting one end of a veth pair deletes the other, which may already be gone.
-        if (doomed(name) && run_quietly({"ip", "link", "del", "dev", name})) {
-            ++removed;
-        }
-    }
-    if (spare_live) {
-        std::error_code ec;
-        for (const auto& entry : std::filesystem::directory_iterator(kLockDir, ec)) {
-            const std::string name = entry.path().filename().string();
-            if (!name.starts_with(prefix)) {
-                continue;
-            }
-            // Unlink only while holding the lock, so a lab cannot take it in between.
-            Fd fd(::open(entry.path().c_str(), O_RDWR | O_CLOEXEC));
-            if (fd.get() >= 0 && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
-                ::unlink(entry.path().c_str());
-            }
-        }
-    }
-    return removed;
 }
 
 bool valid_workload_name(const std::string& name) {
@@ -251,10 +136,11 @@ Lab::Lab(Options options) {
     if (options.subnet && *options.subnet >= kSubnetCount) {
         throw std::invalid_argument("Lab: subnet must be 0-511");
     }
-    acquire_prefix();
+    lock_ = std::make_unique<LabPrefix>(LabPrefix::acquire(kPrefixBase));
+    prefix_ = lock_->name();
     // We hold the lock for this prefix, so anything already named after it is a leftover of a
     // crashed process that had the same pid (mod 10000) and counter.
-    remove_matching(prefix_, /*spare_live=*/false);
+    remove_lab_leftovers(prefix_, /*spare_live=*/false);
 
     subnet_ = options.subnet.value_or(
         static_cast<unsigned>(std::stoul(prefix_.substr(kPrefixBase.size()))) % kSubnetCount);
@@ -270,45 +156,6 @@ Lab::Lab(Options options) {
 
 Lab::~Lab() {
     teardown();
-}
-
-void Lab::acquire_prefix() {
-    static std::atomic<unsigned> counter{0};
-
-    if (::mkdir(std::string(kLockDir).c_str(), 0755) != 0 && errno != EEXIST) {
-        throw_errno("mkdir " + std::string(kLockDir));
-    }
-    const unsigned pid = static_cast<unsigned>(::getpid()) % 10000;
-    // Bounded: at most 100 distinct prefixes per pid; each one taken means a live lab.
-    for (int attempt = 0; attempt < 100; ++attempt) {
-        std::array<char, 16> text{};
-        std::snprintf(text.data(), text.size(), "%.*s%04u%02u",
-                      static_cast<int>(kPrefixBase.size()), kPrefixBase.data(), pid,
-                      counter.fetch_add(1) % 100);
-        const std::string prefix = text.data();
-        const std::string path = lock_path_for(prefix);
-
-        Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-        if (fd.get() < 0) {
-            throw_errno("open " + path);
-        }
-        if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-            continue; // a live lab (here or in another process) owns this prefix
-        }
-        // remove_stale() may have unlinked the file between our open() and flock(); a lock on
-        // an unlinked file would protect nothing, so only a lock on the path's file counts.
-        struct stat held {};
-        struct stat named {};
-        if (::fstat(fd.get(), &held) != 0 || ::stat(path.c_str(), &named) != 0 ||
-            held.st_ino != named.st_ino || held.st_dev != named.st_dev) {
-            continue;
-        }
-        prefix_ = prefix;
-        lock_path_ = path;
-        lock_fd_ = fd.release();
-        return;
-    }
-    throw std::runtime_error("Lab: no free prefix for this process (100 labs alive?)");
 }
 
 void Lab::build_hub() {
@@ -456,26 +303,21 @@ void Lab::teardown() noexcept {
         run_quietly({"ip", "netns", "del", *it});
     }
     created_netns_.clear();
-    // Unlink before unlocking, so nobody can take over a lock file that is about to vanish.
-    if (lock_fd_ >= 0) {
-        ::unlink(lock_path_.c_str());
-        ::close(lock_fd_);
-        lock_fd_ = -1;
-    }
+    lock_.reset();
 }
 
 std::size_t Lab::remove_stale(const std::string& prefix) {
     if (prefix.empty()) {
         throw std::invalid_argument("Lab::remove_stale: empty prefix would match everything");
     }
-    return remove_matching(prefix, /*spare_live=*/true);
+    return remove_lab_leftovers(prefix, /*spare_live=*/true);
 }
 
 void Lab::run_in_netns(const std::string& netns_path, const std::function<void()>& fn) {
     std::exception_ptr error;
     std::thread worker([&] {
         try {
-            Fd fd(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
+            UniqueFd fd(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
             if (fd.get() < 0) {
                 throw_errno("open " + netns_path);
             }
@@ -516,13 +358,13 @@ ExecResult Lab::exec(const std::string& netns, const std::vector<std::string>& a
     if (::pipe2(out_pipe.data(), O_CLOEXEC) != 0) {
         throw_errno("pipe2");
     }
-    Fd out_read(out_pipe[0]);
-    Fd out_write(out_pipe[1]);
+    UniqueFd out_read(out_pipe[0]);
+    UniqueFd out_write(out_pipe[1]);
     if (::pipe2(err_pipe.data(), O_CLOEXEC) != 0) {
         throw_errno("pipe2");
     }
-    Fd err_read(err_pipe[0]);
-    Fd err_write(err_pipe[1]);
+    UniqueFd err_read(err_pipe[0]);
+    UniqueFd err_write(err_pipe[1]);
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -555,7 +397,7 @@ ExecResult Lab::exec(const std::string& netns, const std::vector<std::string>& a
         return static_cast<int>(std::max<milliseconds::rep>(0, left.count()));
     };
 
-    std::array<std::pair<Fd*, std::string*>, 2> streams{
+    std::array<std::pair<UniqueFd*, std::string*>, 2> streams{
         {{&out_read, &result.out}, {&err_read, &result.err}}};
     while (!result.timed_out && (out_read.get() >= 0 || err_read.get() >= 0)) {
         std::array<pollfd, 2> fds{};

@@ -18,12 +18,14 @@
 // lock so that remove_stale() run by a parallel test never touches it.
 #pragma once
 
+#include "tests/support/lab_prefix.h"
 #include "tests/support/packet_builder.h"
 
 #include <chrono>
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -115,14 +117,12 @@ public:
     static std::size_t remove_stale(const std::string& prefix = std::string(kPrefixBase));
 
 private:
-    void acquire_prefix();
     void build_hub();
     void build_workload(Workload& workload);
     void teardown() noexcept;
 
     std::string prefix_;
-    std::string lock_path_;
-    int lock_fd_ = -1;
+    std::unique_ptr<LabPrefix> lock_; // held while the lab lives
     unsigned subnet_ = 0;
     Address gateway_v4_;
     Address gateway_v6_;

@@ -11,9 +11,6 @@
 
 namespace flowwall::identity::docker {
 
-using datapath::Error;
-using datapath::IpAddress;
-using datapath::Result;
 using nlohmann::json;
 
 namespace {

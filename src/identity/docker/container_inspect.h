@@ -16,8 +16,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "src/datapath/ip_address.h"
-#include "src/datapath/result.h"
+#include "src/common/ip_address.h"
+#include "src/common/result.h"
 #include "src/identity/identity_naming.h"
 #include "src/identity/workload.h"
 
@@ -30,27 +30,27 @@ struct ContainerInfo {
     std::string image; // Config.Image: the reference the user asked for ("mysql:5.7")
     std::map<std::string, std::string> labels; // Config.Labels
     bool running = false;                      // State.Running (true while paused, too)
-    bool restarting = false;  // State.Restarting: a restart policy waits to start it again
-    int64_t pid = 0;          // State.Pid; 0 when not running
-    int64_t started_ns = 0;   // State.StartedAt; 0 when never started
-    std::string sandbox_key;  // NetworkSettings.SandboxKey: the netns bind mount
-    std::string network_mode; // HostConfig.NetworkMode: "default", "host", "container:<id>"
-    std::vector<datapath::IpAddress> addresses; // every network's IPv4 and global IPv6, once
+    bool restarting = false;          // State.Restarting: a restart policy waits to start it again
+    int64_t pid = 0;                  // State.Pid; 0 when not running
+    int64_t started_ns = 0;           // State.StartedAt; 0 when never started
+    std::string sandbox_key;          // NetworkSettings.SandboxKey: the netns bind mount
+    std::string network_mode;         // HostConfig.NetworkMode: "default", "host", "container:<id>"
+    std::vector<IpAddress> addresses; // every network's IPv4 and global IPv6, once
 
     bool operator==(const ContainerInfo&) const = default;
 };
 
-datapath::Result<ContainerInfo> parse_container_inspect(const nlohmann::json& inspect);
+Result<ContainerInfo> parse_container_inspect(const nlohmann::json& inspect);
 // Same, from the response text; invalid JSON is an Error too.
-datapath::Result<ContainerInfo> parse_container_inspect(std::string_view text);
+Result<ContainerInfo> parse_container_inspect(std::string_view text);
 
 // The ids of `GET /containers/json` (running containers).
-datapath::Result<std::vector<std::string>> parse_container_list(const nlohmann::json& list);
+Result<std::vector<std::string>> parse_container_list(const nlohmann::json& list);
 
 // Go's RFC 3339 with up to nine fractional digits ("2026-11-22T18:36:09.084725193Z", also
 // "+02:00" offsets) -> nanoseconds since the epoch. Go's zero time "0001-01-01T00:00:00Z"
 // (never started) -> 0. Times int64 nanoseconds cannot hold are an Error.
-datapath::Result<int64_t> parse_docker_time(std::string_view text);
+Result<int64_t> parse_docker_time(std::string_view text);
 
 // The Workload a container is, or nullopt when flowwall has nothing to guard:
 // - not running, or restarting (Docker reports Running while a restart policy waits, with no
@@ -76,7 +76,7 @@ struct ContainerEvent {
 
 // nullopt for events that cannot change a container's workload (exec_*, health_status, image
 // and volume events, network create/destroy); an Error only for lines that are not an event.
-datapath::Result<std::optional<ContainerEvent>> parse_event_line(std::string_view line);
+Result<std::optional<ContainerEvent>> parse_event_line(std::string_view line);
 
 // The actions parse_event_line() keeps, for the server-side `event` filter of /events.
 const std::vector<std::string>& relevant_event_actions();

@@ -14,9 +14,6 @@
 
 namespace flowwall::identity::docker {
 
-using datapath::Error;
-using datapath::Result;
-using datapath::Status;
 using nlohmann::json;
 
 namespace {

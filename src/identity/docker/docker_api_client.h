@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 namespace flowwall::identity::docker {
 
@@ -48,19 +48,19 @@ public:
     // GET `path` ("/containers/json", with its query already encoded) and parse the body as
     // JSON. An Error only when no HTTP answer came (daemon unreachable, timeout, stop, body too
     // large or not JSON); a 404 is a Response the caller interprets.
-    datapath::Result<Response> get(std::string_view path, std::stop_token stop = {});
+    Result<Response> get(std::string_view path, std::stop_token stop = {});
 
     // Same, but any status outside 2xx is an Error carrying the status and Docker's "message".
-    datapath::Result<nlohmann::json> get_json(std::string_view path, std::stop_token stop = {});
+    Result<nlohmann::json> get_json(std::string_view path, std::stop_token stop = {});
 
     // GET a newline-delimited stream (`/events`) and call on_line for every non-empty line, as
     // it arrives. Returns an ok Status when stop is requested or `until` passes; an Error when
     // the daemon cannot be reached, answers non-2xx, ends the stream, sends a line longer than
     // max_line_bytes, or on_line throws.
-    datapath::Status stream_lines(std::string_view path,
-                                  const std::function<void(std::string_view line)>& on_line,
-                                  std::stop_token stop,
-                                  std::optional<std::chrono::steady_clock::time_point> until = {});
+    Status stream_lines(std::string_view path,
+                        const std::function<void(std::string_view line)>& on_line,
+                        std::stop_token stop,
+                        std::optional<std::chrono::steady_clock::time_point> until = {});
 
 private:
     Options options_;

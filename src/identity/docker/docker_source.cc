@@ -15,9 +15,6 @@
 
 namespace flowwall::identity::docker {
 
-using datapath::Error;
-using datapath::Status;
-
 namespace {
 
 constexpr const char* kSource = "docker";

@@ -38,13 +38,12 @@ public:
 private:
     // One listing followed by the event stream until the resync interval ends (ok) or
     // something fails (the Error). Reports into sink as it goes.
-    datapath::Status sync_and_follow(WorkloadSink& sink, std::stop_token stop,
-                                     SourceHealth& health);
-    datapath::Status list_all(WorkloadSink& sink, std::stop_token stop, SourceHealth& health);
+    Status sync_and_follow(WorkloadSink& sink, std::stop_token stop, SourceHealth& health);
+    Status list_all(WorkloadSink& sink, std::stop_token stop, SourceHealth& health);
     // Re-reads one container and upserts or removes it. Only errors that mean the daemon is
     // unreachable are returned; an unreadable container is logged and counted.
-    datapath::Status refresh(const std::string& id, WorkloadSink& sink, std::stop_token stop,
-                             SourceHealth& health);
+    Status refresh(const std::string& id, WorkloadSink& sink, std::stop_token stop,
+                   SourceHealth& health);
 
     Options options_;
     DockerApiClient client_;

@@ -9,16 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/common/identity_name.h"
 #include "src/common/json_in_errors.h"
 #include "src/identity/identity_naming.h"
 
 namespace flowwall::identity {
 namespace {
 
-using datapath::Error;
-using datapath::IpAddress;
-using datapath::Result;
-using datapath::Status;
 using json = nlohmann::json;
 
 constexpr size_t kMaxEndpointNameLength = 200;
@@ -91,9 +88,10 @@ Result<std::vector<std::string>> string_list(const json& endpoint, const std::st
 }
 
 Status validate_identity(const std::string& identity) {
-    if (auto valid = validate_identity_name(identity); !valid)
+    if (auto valid = common::validate_identity_name(identity); !valid)
         return invalid("\"identity\": " + valid.error().message);
-    if (identity == kUnknownIdentity || identity == kHostIdentity || identity == kWorldIdentity)
+    if (identity == common::kUnknownIdentity || identity == common::kHostIdentity ||
+        identity == common::kWorldIdentity)
         return invalid("\"identity\": \"" + identity +
                        "\" is reserved (unknown, host and world are flowwall's own); pick "
                        "another name");

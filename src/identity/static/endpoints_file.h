@@ -27,7 +27,7 @@
 #include <string_view>
 #include <vector>
 
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 #include "src/identity/workload.h"
 
 namespace flowwall::identity {
@@ -37,7 +37,7 @@ inline constexpr const char* kEndpointsFileSource = "endpoints-file";
 // Workloads keyed "file/<name>", source "endpoints-file", started_ns as given (the file's
 // mtime, so that a newer file wins an address another workload also claims). Errors start
 // with `origin` ("endpoints file /etc/flowwall/endpoints.json: endpoints[1] \"db\": ...").
-datapath::Result<std::vector<Workload>>
-parse_endpoints_file(std::string_view json, const std::string& origin, int64_t started_ns = 0);
+Result<std::vector<Workload>> parse_endpoints_file(std::string_view json, const std::string& origin,
+                                                   int64_t started_ns = 0);
 
 } // namespace flowwall::identity

@@ -14,13 +14,11 @@
 #include <spdlog/spdlog.h>
 
 #include "src/common/atomic_file.h"
-#include "src/datapath/unique_fd.h"
+#include "src/common/unique_fd.h"
 #include "src/identity/static/endpoints_file.h"
 
 namespace flowwall::identity {
 namespace {
-
-using datapath::UniqueFd;
 
 constexpr size_t kMaxFileBytes = 16u << 20;
 // Editors and tools write in bursts (write, chmod, rename); one reload per burst is enough.

@@ -3,10 +3,10 @@
 #pragma once
 
 #include "flowwall/abi.h"
+#include "src/common/unique_fd.h"
 #include "src/datapath/bpffs.h"
 #include "src/datapath/map_keys.h"
 #include "src/datapath/typed_map.h"
-#include "src/datapath/unique_fd.h"
 
 #include <bpf/bpf.h>
 
@@ -24,7 +24,7 @@ inline std::optional<uint32_t> pinned_ipcache_identity(const std::filesystem::pa
     if (!fd || !fd.value().valid())
         return std::nullopt;
     datapath::TypedMap<fw_ipcache_key, fw_identity_info> map(fd.value().get(), FW_MAP_IPCACHE, 0);
-    auto parsed = datapath::IpAddress::parse(address);
+    auto parsed = IpAddress::parse(address);
     if (!parsed)
         throw std::invalid_argument(parsed.error().message);
     auto value = map.lookup(datapath::ipcache_key(parsed.value()));

@@ -34,7 +34,7 @@ std::string key_of(const std::string& id) {
 }
 
 bool has_address(const Workload& w, const std::string& ip) {
-    auto want = datapath::IpAddress::parse(ip);
+    auto want = IpAddress::parse(ip);
     return want.ok() &&
            std::find(w.addresses.begin(), w.addresses.end(), want.value()) != w.addresses.end();
 }

@@ -3,10 +3,10 @@
 // when a migration is registered for it, dropped when none is, and a newer one (left by a
 // newer build before a downgrade) is left alone. The older maps here are made by the test
 // the way an older build would have pinned them.
+#include "src/common/unique_fd.h"
 #include "src/datapath/bpffs.h"
 #include "src/datapath/firewall_object.h"
 #include "src/datapath/map_keys.h"
-#include "src/datapath/unique_fd.h"
 #include "tests/support/require_root.h"
 
 #include <bpf/bpf.h>
@@ -66,8 +66,7 @@ protected:
     // Pins a fresh hash map with these entries under pin_dir_/name.
     void pin_older_map(const char* name, uint32_t key_size, uint32_t value_size,
                        const std::vector<std::pair<std::vector<uint8_t>, uint32_t>>& entries) {
-        datapath::UniqueFd fd(
-            ::bpf_map_create(BPF_MAP_TYPE_HASH, name, key_size, value_size, 64, nullptr));
+        UniqueFd fd(::bpf_map_create(BPF_MAP_TYPE_HASH, name, key_size, value_size, 64, nullptr));
         ASSERT_TRUE(fd.valid()) << name;
         for (const auto& [key, value] : entries)
             ASSERT_EQ(::bpf_map_update_elem(fd.get(), key.data(), &value, BPF_ANY), 0);

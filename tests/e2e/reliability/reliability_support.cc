@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/e2e/reliability/reliability_support.h"
 
+#include "src/common/unique_fd.h"
 #include "src/datapath/tc_attachment.h"
-#include "src/datapath/unique_fd.h"
 
 #include <bpf/bpf.h>
 
@@ -32,8 +32,8 @@ void write_model(const std::filesystem::path& path, const json& flows) {
 
 namespace {
 
-datapath::UniqueFd open_pin(const std::filesystem::path& path) {
-    return datapath::UniqueFd(::bpf_obj_get(path.c_str()));
+UniqueFd open_pin(const std::filesystem::path& path) {
+    return UniqueFd(::bpf_obj_get(path.c_str()));
 }
 
 } // namespace
@@ -72,7 +72,7 @@ std::vector<uint32_t> daemon_program_ids(const DaemonProcess& daemon) {
 }
 
 std::string program_tag(uint32_t program_id) {
-    datapath::UniqueFd fd(::bpf_prog_get_fd_by_id(program_id));
+    UniqueFd fd(::bpf_prog_get_fd_by_id(program_id));
     bpf_prog_info info{};
     uint32_t length = sizeof(info);
     if (!fd.valid() || ::bpf_obj_get_info_by_fd(fd.get(), &info, &length) != 0)

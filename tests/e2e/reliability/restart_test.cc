@@ -253,8 +253,7 @@ TEST_F(RestartTest, UpgradeToAnotherBuildSwapsTheProgramsThroughThePinnedLinks) 
         daemon->use_binary(to_next ? FLOWWALLD_NEXT_PATH : DaemonProcess::flowwalld_path());
         if (upgrade == 2) {
             // A map of an older layout, as an older build would have left it pinned.
-            datapath::UniqueFd older(
-                ::bpf_map_create(BPF_MAP_TYPE_HASH, "fw_ct4_v0", 8, 8, 16, nullptr));
+            UniqueFd older(::bpf_map_create(BPF_MAP_TYPE_HASH, "fw_ct4_v0", 8, 8, 16, nullptr));
             ASSERT_TRUE(older.valid());
             ASSERT_TRUE(datapath::pin_object(older.get(), daemon->pin_dir() / "fw_ct4_v0"));
         }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/e2e/stress/stress_lab.h"
 
-#include "src/datapath/unique_fd.h"
+#include "src/common/unique_fd.h"
 
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
@@ -54,14 +54,14 @@ int send_flows(const Workload& from, const Address& to, int count,
             return socket_address;
         };
         const Address any = Address::v4("0.0.0.0");
-        datapath::UniqueFd shared;
+        UniqueFd shared;
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
         const char payload[] = "flood";
         for (int i = 0; i < count && std::chrono::steady_clock::now() < deadline; ++i) {
-            datapath::UniqueFd own;
-            datapath::UniqueFd& fd = src_port ? own : shared;
+            UniqueFd own;
+            UniqueFd& fd = src_port ? own : shared;
             if (!fd.valid()) {
-                fd = datapath::UniqueFd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+                fd = UniqueFd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
                 if (src_port) {
                     sockaddr_in source = ipv4(any, src_port(i));
                     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&source), sizeof(source)) != 0)

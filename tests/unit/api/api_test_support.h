@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "src/api/unix_http_server.h"
-#include "src/datapath/unique_fd.h"
+#include "src/common/unique_fd.h"
 #include "tests/support/temp_dir.h"
 
 namespace flowwall::api::testing {
@@ -47,7 +47,7 @@ inline sockaddr_un address_of(const std::filesystem::path& path) {
 
 // A socket file that nothing accepts on: what a crashed daemon leaves behind.
 inline void make_dead_socket(const std::filesystem::path& path) {
-    datapath::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_un address = address_of(path);
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
         throw std::runtime_error("bind " + path.string() + ": " + std::strerror(errno));
@@ -102,7 +102,7 @@ public:
     void close() { fd_.reset(); }
 
 private:
-    datapath::UniqueFd fd_;
+    UniqueFd fd_;
 };
 
 // One request, the whole answer.

@@ -157,13 +157,13 @@ TEST_F(ControlClientTest, SlowDaemonTimesOut) {
 }
 
 TEST_F(ControlClientTest, DaemonThatHangsUp) {
-    datapath::UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_un address = testing::address_of(socket_);
     ASSERT_EQ(::bind(listener.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address),
               0);
     ASSERT_EQ(::listen(listener.get(), 4), 0);
     std::thread acceptor([&] {
-        datapath::UniqueFd connection(::accept(listener.get(), nullptr, nullptr));
+        UniqueFd connection(::accept(listener.get(), nullptr, nullptr));
         char buffer[4096];
         [[maybe_unused]] auto got = ::recv(connection.get(), buffer, sizeof buffer, 0);
     });

@@ -14,7 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include "src/api/http_message.h"
 #include "tests/unit/audit/audit_test_support.h"
 
 namespace flowwall::audit {
@@ -175,7 +174,7 @@ TEST(AuditStream, RecentIsBoundedAndOldestFirst) {
 
 // The connection side of a streaming response, in memory. write() can be held, as a client
 // that stops reading holds the real one.
-class FakeBodyWriter : public api::BodyWriter {
+class FakeBodyWriter : public LineWriter {
 public:
     bool write(std::string_view bytes) override {
         std::unique_lock lock(mutex_);

@@ -9,8 +9,8 @@ namespace {
 
 using identity::Workload;
 
-datapath::IpAddress ip(const char* text) {
-    return datapath::IpAddress::parse(text).value();
+IpAddress ip(const char* text) {
+    return IpAddress::parse(text).value();
 }
 
 Workload workload(const std::string& id, const std::string& identity, const char* address,
@@ -27,7 +27,7 @@ Workload workload(const std::string& id, const std::string& identity, const char
 
 std::string owner_of(const WorkloadTable& table, const char* address) {
     auto owners = table.address_owners();
-    auto it = owners.find(AddressKey{ip(address)});
+    auto it = owners.find(ip(address));
     return it == owners.end() ? "" : it->second->identity;
 }
 

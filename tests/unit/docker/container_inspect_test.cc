@@ -13,7 +13,6 @@
 namespace flowwall::identity::docker {
 namespace {
 
-using datapath::IpAddress;
 using nlohmann::json;
 
 json fixture(const std::string& name) {

@@ -15,7 +15,6 @@ namespace {
 using namespace std::chrono_literals;
 using flowwall::testing::FakeDocker;
 using Clock = std::chrono::steady_clock;
-using datapath::Status;
 
 DockerApiClient::Options options_for(const FakeDocker& fake) {
     DockerApiClient::Options options;

@@ -12,7 +12,6 @@
 namespace flowwall::identity::docker {
 namespace {
 
-using datapath::IpAddress;
 using nlohmann::json;
 
 ContainerInfo info_from(const std::string& name, const std::function<void(json&)>& edit = {}) {

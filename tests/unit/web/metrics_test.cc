@@ -14,9 +14,10 @@ namespace {
 
 MetricsInput sample_input() {
     MetricsInput input;
-    input.counters[FW_REASON_BLOCKED].packets = 7;
-    input.counters[FW_REASON_LEARNED].packets = 3;
-    input.counters[FW_CTR_EVENTS_LOST].packets = 2;
+    input.reasons = {{"policy_allow", false, 11}, {"learned", false, 3}, {"blocked", true, 7}};
+    input.datapath.connections_blocked = 7;
+    input.datapath.connections_learned = 3;
+    input.datapath.events_lost = 2;
     input.maps = {{"fw_ipcache_v1", 10, 100}};
     input.sources = {{"docker", false, false, 4}};
     input.identities = {{"web", "learn", 12.5, 2},

@@ -7,17 +7,22 @@
 
 #include "src/audit/audit_log.h"
 #include "src/audit/audit_stream.h"
-#include "src/daemon/firewall_policy.h"
-#include "src/daemon/node_agent.h"
+#include "src/common/ip_address.h"
 #include "src/datapath/event_reader.h"
+#include "src/enforcement/firewall_policy.h"
 #include "src/identity/identity_registry.h"
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
 #include <stop_token>
 #include <string>
 
-namespace flowwall::daemon {
+namespace flowwall::enforcement {
+
+// Which workload runs at each local address: the names in learned flows and audit records.
+using WorkloadNames = std::map<IpAddress, std::string>;
 
 class EventPump {
 public:
@@ -26,14 +31,16 @@ public:
         FirewallPolicy& policy;
         audit::AuditLog* log; // may be null (no audit log could be opened)
         audit::AuditStream& stream;
-        const NodeAgent& agent; // workload names by address
+        // The names as they are now, taken once per batch of events (the daemon's node agent
+        // answers from its latest snapshot); may return null.
+        std::function<std::shared_ptr<const WorkloadNames>()> workload_names;
         std::string node;
     };
 
-    static datapath::Result<std::unique_ptr<EventPump>> open(int events_fd, Targets targets);
+    static Result<std::unique_ptr<EventPump>> open(int events_fd, Targets targets);
     void run(std::stop_token stop);
     // Handles every event already in the ring buffer, without waiting (benchmarks, tests).
-    datapath::Result<int> drain();
+    Result<int> drain();
 
     uint64_t events() const { return events_.load(); }
     uint64_t audit_records() const { return audit_records_.load(); }
@@ -46,11 +53,11 @@ private:
 
     Targets targets_;
     std::unique_ptr<datapath::EventReader> reader_;
-    std::shared_ptr<const NodeSnapshot> snapshot_; // refreshed per batch, for workload names
+    std::shared_ptr<const WorkloadNames> names_; // refreshed per batch
     std::atomic<uint64_t> events_{0};
     std::atomic<uint64_t> audit_records_{0};
     std::atomic<uint64_t> alerts_{0};
     std::atomic<uint64_t> blocks_{0};
 };
 
-} // namespace flowwall::daemon
+} // namespace flowwall::enforcement

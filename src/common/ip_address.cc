@@ -1,45 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "src/datapath/ip_address.h"
+#include "src/common/ip_address.h"
 
 #include <arpa/inet.h>
 
 #include <charconv>
-#include <cstring>
 
-namespace flowwall::datapath {
+namespace flowwall {
 
 Result<IpAddress> IpAddress::parse(std::string_view text) {
     std::string copy(text);
     IpAddress address;
     if (inet_pton(AF_INET, copy.c_str(), address.bytes.data()) == 1) {
-        address.family = FW_FAMILY_IPV4;
+        address.family = kFamilyIpv4;
         return address;
     }
     if (inet_pton(AF_INET6, copy.c_str(), address.bytes.data()) == 1) {
-        address.family = FW_FAMILY_IPV6;
+        address.family = kFamilyIpv6;
         return address;
     }
     return Error{EINVAL, "not an IPv4 or IPv6 address: '" + copy + "'"};
 }
 
-IpAddress IpAddress::from_abi(uint8_t family, const fw_addr& addr) {
-    IpAddress address;
-    address.family = family;
-    std::memcpy(address.bytes.data(), addr.bytes, sizeof(addr.bytes));
-    if (family == FW_FAMILY_IPV4)
-        std::fill(address.bytes.begin() + 4, address.bytes.end(), 0);
-    return address;
-}
-
-fw_addr IpAddress::to_abi() const {
-    fw_addr addr{};
-    std::memcpy(addr.bytes, bytes.data(), family == FW_FAMILY_IPV4 ? 4 : 16);
-    return addr;
-}
-
 std::string IpAddress::to_string() const {
     char text[INET6_ADDRSTRLEN] = {};
-    inet_ntop(family == FW_FAMILY_IPV4 ? AF_INET : AF_INET6, bytes.data(), text, sizeof(text));
+    inet_ntop(is_ipv4() ? AF_INET : AF_INET6, bytes.data(), text, sizeof(text));
     return text;
 }
 
@@ -74,4 +58,4 @@ std::string IpPrefix::to_string() const {
     return address.to_string() + "/" + std::to_string(length);
 }
 
-} // namespace flowwall::datapath
+} // namespace flowwall

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Errors at OS boundaries: a value that carries errno and what was being done, so the
-// caller decides whether to retry, report, or stop start-up (value_or_throw()).
+// The project's error model: a value that carries errno and what was being done, so the caller
+// decides whether to retry, report, or stop start-up (value_or_throw()). Every part of flowwall
+// speaks it, so it lives in namespace flowwall itself.
 #pragma once
 
 #include <cerrno>
@@ -9,7 +10,7 @@
 #include <utility>
 #include <variant>
 
-namespace flowwall::datapath {
+namespace flowwall {
 
 struct Error {
     int errnum = 0;      // errno, positive; 0 when the failure is not an OS error
@@ -23,9 +24,9 @@ struct Error {
 };
 
 // Thrown only where a failure must stop start-up: see Result::value_or_throw().
-class DatapathError : public std::runtime_error {
+class FatalError : public std::runtime_error {
 public:
-    explicit DatapathError(const Error& error)
+    explicit FatalError(const Error& error)
         : std::runtime_error(error.to_string()), errnum_(error.errnum) {}
     int errnum() const { return errnum_; }
 
@@ -48,7 +49,7 @@ public:
 
     T value_or_throw() && {
         if (!ok())
-            throw DatapathError(error());
+            throw FatalError(error());
         return std::get<T>(std::move(state_));
     }
 
@@ -68,7 +69,7 @@ public:
 
     void value_or_throw() const {
         if (failed_)
-            throw DatapathError(error_);
+            throw FatalError(error_);
     }
 
 private:
@@ -78,4 +79,4 @@ private:
 
 using Status = Result<void>;
 
-} // namespace flowwall::datapath
+} // namespace flowwall

@@ -1,61 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "src/daemon/firewall_policy.h"
+#include "src/enforcement/firewall_policy.h"
 
-#include "src/common/atomic_file.h"
-#include "src/daemon/api_views.h"
+#include "src/common/json_time.h"
 #include "src/datapath/map_keys.h"
+#include "src/learning/learning_state_file.h"
+#include "src/policy/modes.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
-namespace flowwall::daemon {
+namespace flowwall::enforcement {
 
-using datapath::Error;
-using datapath::Result;
-using datapath::Status;
 using nlohmann::json;
 using Clock = std::chrono::system_clock;
 
 namespace {
 
-constexpr const char* kScheduleFile = "learning.json";
 constexpr auto kKernelScanInterval = std::chrono::seconds(5);
-
-Result<learning::LearningSchedule> load_schedule(const std::filesystem::path& path,
-                                                 const learning::LearningConfig& config) {
-    if (size_t removed = common::remove_interrupted_writes(path); removed > 0)
-        spdlog::info("learning state: removed {} temporary files left by an interrupted save",
-                     removed);
-    std::error_code missing;
-    auto previous = common::previous_version_path(path);
-    if (!std::filesystem::exists(path, missing) && !std::filesystem::exists(previous, missing))
-        return learning::LearningSchedule::create(config);
-    std::string why;
-    for (const auto& candidate : {path, previous}) {
-        auto text = common::read_file(candidate, 64u << 20);
-        if (!text) {
-            why += (why.empty() ? "" : "; ") + text.error().message;
-            continue;
-        }
-        auto document = json::parse(text.value(), nullptr, false);
-        if (document.is_discarded()) {
-            why += (why.empty() ? "" : "; ") + candidate.string() + " is not JSON";
-            continue;
-        }
-        auto schedule = learning::LearningSchedule::from_json(document, config);
-        if (!schedule) {
-            why += (why.empty() ? "" : "; ") + candidate.string() + ": " + schedule.error().message;
-            continue;
-        }
-        if (candidate != path)
-            spdlog::warn("learning state {} unreadable, using its previous version: {}",
-                         path.string(), why);
-        return schedule;
-    }
-    return Error{EINVAL, "cannot load the learning state: " + why +
-                             "; move the files away to start learning afresh"};
-}
 
 uint32_t flags_for(const std::string& origin) {
     return origin == "learned" ? FW_POLICY_F_LEARNED : FW_POLICY_F_MANUAL;
@@ -63,25 +25,21 @@ uint32_t flags_for(const std::string& origin) {
 
 } // namespace
 
-Result<std::unique_ptr<FirewallPolicy>> FirewallPolicy::open(const config::DaemonConfig& config,
+Result<std::unique_ptr<FirewallPolicy>> FirewallPolicy::open(const PolicyOptions& options,
                                                              identity::IdentityRegistry& registry,
-                                                             PolicyMaps maps, std::string node) {
-    auto store = policy::ModelStore::open(config.state_dir);
+                                                             PolicyMaps maps) {
+    auto store = policy::ModelStore::open(options.state_dir);
     if (!store)
         return store.error();
     auto model = store.value().load();
     if (!model)
         return model.error();
-    learning::LearningConfig learning_config;
-    learning_config.period = config.learning_period;
-    learning_config.quiet = config.learning_quiet;
-    learning_config.period_overrides = config.learning_period_overrides;
-    learning_config.after = config.after_learning;
-    auto schedule = load_schedule(config.state_dir / kScheduleFile, learning_config);
+    auto schedule_path = options.state_dir / learning::kLearningStateFile;
+    auto schedule = learning::load_learning_state(schedule_path, options.learning);
     if (!schedule)
         return schedule.error();
     std::unique_ptr<FirewallPolicy> result(new FirewallPolicy(
-        config, registry, std::move(maps), std::move(node), std::move(store.value()),
+        std::move(schedule_path), registry, std::move(maps), options.node, std::move(store.value()),
         std::move(model.value()), std::move(schedule.value())));
 
     // The maps may hold what a previous daemon left, or nothing (first start, or maps that
@@ -99,11 +57,11 @@ Result<std::unique_ptr<FirewallPolicy>> FirewallPolicy::open(const config::Daemo
     return result;
 }
 
-FirewallPolicy::FirewallPolicy(const config::DaemonConfig& config,
+FirewallPolicy::FirewallPolicy(std::filesystem::path schedule_path,
                                identity::IdentityRegistry& registry, PolicyMaps maps,
                                std::string node, policy::ModelStore store, policy::Model model,
                                learning::LearningSchedule schedule)
-    : schedule_path_(config.state_dir / kScheduleFile), registry_(registry), maps_(std::move(maps)),
+    : schedule_path_(std::move(schedule_path)), registry_(registry), maps_(std::move(maps)),
       node_(std::move(node)), store_(std::move(store)), model_(std::move(model)),
       schedule_(std::move(schedule)), saved_changes_(model_.changes()) {}
 
@@ -154,14 +112,14 @@ void FirewallPolicy::observe(const std::vector<std::string>& identities) {
             continue;
         write_mode(transition.name);
         spdlog::info("identity {}: learning ended, now {}", transition.name,
-                     config::mode_name(transition.new_mode));
+                     policy::mode_name(transition.new_mode));
     }
     for (const auto& name : seen) {
         write_mode(name);
         spdlog::info("identity {} first seen: {}", name,
                      schedule_.mode_of(name) == FW_MODE_LEARN
                          ? "learning"
-                         : std::string("now ") + config::mode_name(schedule_.mode_of(name)));
+                         : std::string("now ") + policy::mode_name(schedule_.mode_of(name)));
     }
     schedule_dirty_ = true;
 }
@@ -185,7 +143,7 @@ void FirewallPolicy::tick() {
         write_mode(transition.name);
         schedule_dirty_ = true;
         spdlog::info("identity {}: learning ended, now {}", transition.name,
-                     config::mode_name(transition.new_mode));
+                     policy::mode_name(transition.new_mode));
     }
     if (std::chrono::steady_clock::now() >= next_kernel_scan_) {
         adopt_kernel_flows(now);
@@ -217,8 +175,7 @@ void FirewallPolicy::adopt_kernel_flows(Clock::time_point now) {
 }
 
 Status FirewallPolicy::save_schedule_locked() {
-    return common::write_file_atomically(schedule_path_, schedule_.to_json().dump(1) + "\n", 0600,
-                                         true);
+    return learning::save_learning_state(schedule_path_, schedule_);
 }
 
 void FirewallPolicy::save_locked() {
@@ -246,7 +203,7 @@ void FirewallPolicy::save() {
 }
 
 Result<json> FirewallPolicy::set_mode(const std::string& mode_text, const std::string& identity) {
-    auto mode = config::parse_mode(mode_text);
+    auto mode = policy::parse_mode(mode_text);
     if (!mode)
         return mode.error();
     std::lock_guard lock(mutex_);
@@ -289,9 +246,9 @@ Result<json> FirewallPolicy::apply_schedule_change(const std::string& identity, 
     json changed_modes = json::array();
     for (const auto& name : names) {
         write_mode(name);
-        json entry{{"name", name}, {"mode", config::mode_name(schedule_.mode_of(name))}};
+        json entry{{"name", name}, {"mode", policy::mode_name(schedule_.mode_of(name))}};
         if (auto left = schedule_.learning_remaining(name, now))
-            entry["learning_remaining_s"] = whole_seconds(left);
+            entry["learning_remaining_s"] = common::whole_seconds(left);
         changed_modes.push_back(entry);
     }
     schedule_dirty_ = true;
@@ -299,7 +256,7 @@ Result<json> FirewallPolicy::apply_schedule_change(const std::string& identity, 
     spdlog::info("mode: {}", message);
     return json{{"message", message},
                 {"changed", changed_modes},
-                {"after_learning", config::mode_name(schedule_.after_learning())}};
+                {"after_learning", policy::mode_name(schedule_.after_learning())}};
 }
 
 json FirewallPolicy::modes_view() {
@@ -307,11 +264,11 @@ json FirewallPolicy::modes_view() {
     auto now = Clock::now();
     json identities = json::array();
     for (const auto& state : schedule_.states(now)) {
-        json entry{{"name", state.name}, {"mode", config::mode_name(state.mode)}};
-        entry["learning_remaining_s"] = whole_seconds(state.learning_remaining);
+        json entry{{"name", state.name}, {"mode", policy::mode_name(state.mode)}};
+        entry["learning_remaining_s"] = common::whole_seconds(state.learning_remaining);
         identities.push_back(entry);
     }
-    return {{"after_learning", config::mode_name(schedule_.after_learning())},
+    return {{"after_learning", policy::mode_name(schedule_.after_learning())},
             {"identities", identities}};
 }
 
@@ -370,7 +327,7 @@ std::map<std::string, IdentityPolicyView> FirewallPolicy::identity_views() {
     std::map<std::string, IdentityPolicyView> views;
     for (const auto& state : schedule_.states(now)) {
         IdentityPolicyView view;
-        view.mode = config::mode_name(state.mode);
+        view.mode = policy::mode_name(state.mode);
         view.learning_remaining = state.learning_remaining;
         view.since_last_new_flow = schedule_.since_last_new_flow(state.name, now);
         view.quiet_holding = state.quiet_holding;
@@ -395,4 +352,4 @@ std::string FirewallPolicy::last_error() {
     return last_error_;
 }
 
-} // namespace flowwall::daemon
+} // namespace flowwall::enforcement

@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "src/daemon/event_pump.h"
+#include "src/enforcement/event_pump.h"
 
+#include "src/datapath/map_keys.h"
 #include "src/policy/flow_text.h"
 
 #include <spdlog/spdlog.h>
 
 #include <ctime>
 
-namespace flowwall::daemon {
-
-using datapath::Result;
+namespace flowwall::enforcement {
 
 namespace {
 
@@ -40,7 +39,7 @@ Result<std::unique_ptr<EventPump>> EventPump::open(int events_fd, Targets target
 
 void EventPump::run(std::stop_token stop) {
     while (!stop.stop_requested()) {
-        snapshot_ = targets_.agent.snapshot();
+        names_ = targets_.workload_names();
         auto polled = reader_->poll(std::chrono::milliseconds(200));
         if (!polled) {
             spdlog::error("event ring buffer: {}", polled.error().to_string());
@@ -50,7 +49,7 @@ void EventPump::run(std::stop_token stop) {
 }
 
 Result<int> EventPump::drain() {
-    snapshot_ = targets_.agent.snapshot();
+    names_ = targets_.workload_names();
     return reader_->drain();
 }
 
@@ -62,13 +61,13 @@ void EventPump::handle(const fw_event& event) {
     };
     std::string src = name(event.src_identity);
     std::string dst = name(event.dst_identity);
-    auto src_address = datapath::IpAddress::from_abi(event.family, event.src_addr);
-    auto dst_address = datapath::IpAddress::from_abi(event.family, event.dst_addr);
-    auto workload_at = [&](const datapath::IpAddress& address) -> std::string {
-        if (!snapshot_)
+    auto src_address = datapath::address_of(event.family, event.src_addr);
+    auto dst_address = datapath::address_of(event.family, event.dst_addr);
+    auto workload_at = [&](const IpAddress& address) -> std::string {
+        if (!names_)
             return "";
-        auto found = snapshot_->workload_names.find(AddressKey{address});
-        return found == snapshot_->workload_names.end() ? "" : found->second;
+        auto found = names_->find(address);
+        return found == names_->end() ? "" : found->second;
     };
     auto when = wall_time_of(event.timestamp_ns);
 
@@ -102,4 +101,4 @@ void EventPump::handle(const fw_event& event) {
     ++(event.kind == FW_EVENT_DROP ? blocks_ : alerts_);
 }
 
-} // namespace flowwall::daemon
+} // namespace flowwall::enforcement

@@ -5,9 +5,9 @@
 
 #include <utility>
 
-namespace flowwall::datapath {
+namespace flowwall {
 
-// Owns one file descriptor (BPF map, program, link, netns...): closed exactly once.
+// Owns one file descriptor (BPF map, program, link, netns, socket...): closed exactly once.
 class UniqueFd {
 public:
     UniqueFd() = default;
@@ -35,4 +35,4 @@ private:
     int fd_ = -1;
 };
 
-} // namespace flowwall::datapath
+} // namespace flowwall

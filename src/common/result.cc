@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "src/datapath/result.h"
+#include "src/common/result.h"
 
 #include <cstring>
 
-namespace flowwall::datapath {
+namespace flowwall {
 
 std::string Error::to_string() const {
     if (errnum == 0)
@@ -11,4 +11,4 @@ std::string Error::to_string() const {
     return message + ": " + std::strerror(errnum);
 }
 
-} // namespace flowwall::datapath
+} // namespace flowwall

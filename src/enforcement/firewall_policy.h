@@ -7,7 +7,6 @@
 // operator changes. Every public method is thread-safe.
 #pragma once
 
-#include "src/config/daemon_config.h"
 #include "src/datapath/typed_map.h"
 #include "src/identity/identity_registry.h"
 #include "src/learning/learning_schedule.h"
@@ -17,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,11 +24,17 @@
 #include <string>
 #include <vector>
 
-namespace flowwall::daemon {
+namespace flowwall::enforcement {
 
 struct PolicyMaps {
     datapath::TypedMap<fw_policy_key, fw_policy_value> policy;
     datapath::TypedMap<uint32_t, fw_mode_value> modes;
+};
+
+struct PolicyOptions {
+    std::filesystem::path state_dir; // model.json and learning.json
+    learning::LearningConfig learning;
+    std::string node; // recorded with each learned flow
 };
 
 struct IdentityPolicyView {
@@ -44,9 +50,8 @@ public:
     // Loads the model and the learning state from the state dir (a file that does not parse
     // falls back to its previous version, or fails start-up: never silently empty), then
     // makes the maps say what they say.
-    static datapath::Result<std::unique_ptr<FirewallPolicy>>
-    open(const config::DaemonConfig& config, identity::IdentityRegistry& registry, PolicyMaps maps,
-         std::string node);
+    static Result<std::unique_ptr<FirewallPolicy>>
+    open(const PolicyOptions& options, identity::IdentityRegistry& registry, PolicyMaps maps);
 
     // The identities of the node's workloads right now: new ones start learning.
     void observe(const std::vector<std::string>& identities);
@@ -60,37 +65,36 @@ public:
     void save();
 
     // The control API.
-    datapath::Result<nlohmann::json> set_mode(const std::string& mode, const std::string& identity);
-    datapath::Result<nlohmann::json> relearn(const std::string& identity,
-                                             std::optional<std::chrono::milliseconds> duration);
+    Result<nlohmann::json> set_mode(const std::string& mode, const std::string& identity);
+    Result<nlohmann::json> relearn(const std::string& identity,
+                                   std::optional<std::chrono::milliseconds> duration);
     nlohmann::json modes_view();
     // The export document as text: serialised directly (~40 ms for 100k flows) rather than
     // through a json tree (~0.7 s), since it is taken under the lock the event pump needs.
     std::string model_text();
     std::vector<policy::FlowRecord> flows();
-    datapath::Result<nlohmann::json> import_model(const nlohmann::json& document);
-    datapath::Result<nlohmann::json> allow(const policy::FlowKey& flow);
-    datapath::Result<nlohmann::json> remove(const policy::FlowKey& flow);
+    Result<nlohmann::json> import_model(const nlohmann::json& document);
+    Result<nlohmann::json> allow(const policy::FlowKey& flow);
+    Result<nlohmann::json> remove(const policy::FlowKey& flow);
     std::map<std::string, IdentityPolicyView> identity_views();
     size_t flow_count();
     std::string last_error();
 
 private:
-    FirewallPolicy(const config::DaemonConfig& config, identity::IdentityRegistry& registry,
+    FirewallPolicy(std::filesystem::path schedule_path, identity::IdentityRegistry& registry,
                    PolicyMaps maps, std::string node, policy::ModelStore store, policy::Model model,
                    learning::LearningSchedule schedule);
 
-    datapath::Status write_flow(const policy::FlowKey& flow, uint32_t flags);
+    Status write_flow(const policy::FlowKey& flow, uint32_t flags);
     void write_mode(const std::string& name);
     void write_all_modes();
     void adopt_kernel_flows(std::chrono::system_clock::time_point now);
     void save_locked();
-    datapath::Status save_schedule_locked();
+    Status save_schedule_locked();
     // After a schedule change for `identity` (empty: all): writes the modes of those it
     // touched, saves, and gives the API's answer. Called with the lock held.
-    datapath::Result<nlohmann::json> apply_schedule_change(const std::string& identity,
-                                                           datapath::Status changed,
-                                                           const std::string& message);
+    Result<nlohmann::json> apply_schedule_change(const std::string& identity, Status changed,
+                                                 const std::string& message);
 
     std::filesystem::path schedule_path_;
     identity::IdentityRegistry& registry_;
@@ -107,4 +111,4 @@ private:
     std::chrono::steady_clock::time_point next_kernel_scan_{};
 };
 
-} // namespace flowwall::daemon
+} // namespace flowwall::enforcement

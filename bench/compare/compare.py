@@ -1,0 +1,328 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""flowwall against iptables, ipset and nftables: the same allow-list of N flows between the
+same workloads, enforced by each in turn on the same traffic (issue 18; docs/benchmarks.md).
+
+Contenders run interleaved, round by round (one round: each contender once, in an order that
+rotates from round to round), each on a freshly built lab, and every figure is also divided by
+the no-firewall baseline of the same round, so the ratios hold on a noisy machine. Before any
+figure, each contender must show it enforces the policy: the flows under test pass, a denied
+flow's SYN goes unanswered.
+
+  sudo bench/compare/compare.py                  # full run: N = 10 .. 100,000, 5 rounds
+  sudo bench/compare/compare.py --smoke          # N = 10 and 1,000, one short round (ctest)
+  sudo bench/compare/compare.py --sizes 1000 --rounds 3 --contenders baseline,flowwall,nftables
+
+Results go to --out: compare.json (every sample and the summary), compare.md (the table),
+compare-connections.png (the chart). Needs root; installs missing tools through
+scripts/install-deps; refuses to run while another benchmark runs; removes everything it
+created, also on failure or Ctrl-C.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import report
+import run_guard
+from contenders import all_contenders
+from measures import EnforcementError, Measures
+from policy import Policy, make_workloads
+from processes import CommandError, Processes
+from topology import Lab
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+TOOLS = ("iptables", "ipset", "nft", "iperf3", "gnuplot")
+SKIPPED = 77  # ctest's SKIP_RETURN_CODE for this test
+
+
+class Interrupted(Exception):
+    pass
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true",
+                        help="N = 10 and 1,000, one round, 1 s measures (what ctest runs)")
+    parser.add_argument("--sizes", help="allowed flows N, comma-separated "
+                                        "(default 10,1000,10000,100000; smoke 10,1000)")
+    parser.add_argument("--rounds", type=int, help="rounds per N (default 5; smoke 1)")
+    parser.add_argument("--seconds", type=int, help="length of each measure (default 5; smoke 1)")
+    parser.add_argument("--parallel", type=int, default=4,
+                        help="connections in flight per client (4 clients)")
+    parser.add_argument("--contenders", help="comma-separated subset; baseline always runs")
+    default_build = os.path.join(REPO, "build")
+    parser.add_argument("--tools-dir", default=os.path.join(default_build, "bench", "compare"))
+    parser.add_argument("--flowwalld", default=os.path.join(default_build, "src", "daemon",
+                                                            "flowwalld"))
+    parser.add_argument("--flowwall", default=os.path.join(default_build, "src", "cli",
+                                                           "flowwall"))
+    parser.add_argument("--out", default=os.path.join(REPO, "build", "compare"),
+                        help="where the JSON, table and chart go")
+    parser.add_argument("--from-json", metavar="FILE",
+                        help="run nothing: redo the summary, table and chart of FILE into --out")
+    args = parser.parse_args()
+    args.sizes = [int(n) for n in (args.sizes or ("10,1000" if args.smoke else
+                                                  "10,1000,10000,100000")).split(",")]
+    args.rounds = args.rounds or (1 if args.smoke else 5)
+    args.seconds = args.seconds or (1 if args.smoke else 5)
+    if min(args.sizes) < 5 or max(args.sizes) > 200000:
+        parser.error("--sizes: each N must be 5..200,000 (the flows under test are 5)")
+    if not 1 <= args.rounds <= 50 or not 1 <= args.seconds <= 60:
+        parser.error("--rounds must be 1..50 and --seconds 1..60")
+    if not 1 <= args.parallel <= 64:
+        parser.error("--parallel must be 1..64")
+    return args
+
+
+def say(text):
+    print(text, flush=True)
+
+
+def install_missing_tools():
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        say(f"compare: {', '.join(missing)} missing: running scripts/install-deps")
+        subprocess.run([os.path.join(REPO, "scripts", "install-deps")], check=True)
+
+
+def machine_facts():
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next((l.split(":", 1)[1].strip() for l in info if l.startswith("model name")),
+                       "")
+    except OSError:
+        pass
+    return {"kernel": platform.release(), "cpus": os.cpu_count(), "cpu": cpu,
+            "load_average_at_start": list(os.getloadavg())}
+
+
+def git_revision():
+    result = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
+                            capture_output=True, text=True)
+    return result.stdout.strip()
+
+
+class Stand:
+    """One contender on its own lab, loaded and checked, for one round."""
+
+    def __init__(self, contender, lab, measures):
+        self.contender, self.lab, self.measures = contender, lab, measures
+        self.sample = {"contender": contender.name}
+
+
+def set_up(contender, index, policy, workloads, args, processes, workdir, prefix):
+    lab = Lab(f"{prefix}-{index}", workloads, processes)
+    stand = Stand(contender, lab, Measures(lab, policy, processes, args.tools_dir, args.seconds,
+                                           args.parallel))
+    lab.create()
+    stand.measures.start_servers()
+    contender.start(lab, policy, workdir)
+    stand.sample["load"] = contender.load()
+    return stand
+
+
+def tear_down(stands, processes):
+    errors = []
+    for stand in reversed(stands):
+        errors += stand.contender.stop()
+    processes.stop_all()
+    for stand in reversed(stands):
+        errors += stand.lab.destroy()
+    if errors:
+        say("compare: cleanup trouble: " + "; ".join(errors))
+
+
+def run_round(order, policy, workloads, args, processes, workdir, prefix):
+    """Every contender on a lab of its own, all standing at once: loaded one after the other,
+    each checked before any figure is taken, then measured measure by measure in `order`,
+    so each contender's figure and the baseline's are taken at most one pass apart."""
+    stands = []
+    try:
+        for index, contender in enumerate(order):
+            stands.append(set_up(contender, index, policy, workloads, args, processes,
+                                 workdir, prefix))
+        for stand in stands:
+            stand.sample["verified"] = stand.measures.verify(stand.contender)
+        for stand in stands:
+            stand.sample["connect"] = stand.measures.connection_rate(stand.contender.cpu_pids())
+        for stand in stands:
+            stand.sample["latency"] = stand.measures.latency()
+        for stand in stands:
+            stand.sample["throughput"] = stand.measures.throughput()
+        for stand in stands:
+            if stand.contender.enforces:
+                stand.sample["change"] = stand.measures.change(stand.contender)
+            if stand.contender.change_in_process:
+                stand.sample["change_api"] = stand.measures.change(stand.contender,
+                                                                   in_process=True)
+    finally:
+        tear_down(stands, processes)
+    return [stand.sample for stand in stands]
+
+
+def describe(sample):
+    c = sample["connect"]
+    text = (f"{c['per_second']:9.0f} conn/s  p50 {sample['latency']['p50_us']:6.1f} µs  "
+            f"p99 {sample['latency']['p99_us']:7.1f} µs  "
+            f"{sample['throughput']['gbit_per_second']:5.1f} Gbit/s  "
+            f"load {sample['load']['seconds']:.3f} s")
+    if sample.get("change"):
+        text += f"  change {sample['change']['effect_ms']:.1f} ms"
+    if sample.get("change_api"):
+        text += f" (API {sample['change_api']['effect_ms']:.1f} ms)"
+    if c["failed"] or c["timed_out"]:
+        text += f"  ({c['failed']} failed, {c['timed_out']} timed out)"
+    return text
+
+
+def benchmark(args, processes, workdir, prefix):
+    workloads = make_workloads(clients=4, servers=2)
+    contenders = all_contenders(args.flowwalld, args.flowwall, processes, prefix)
+    wanted = set((args.contenders or ",".join(c.name for c in contenders)).split(","))
+    unknown = wanted - {c.name for c in contenders}
+    if unknown:
+        raise CommandError(f"--contenders: unknown {', '.join(sorted(unknown))} (known: "
+                           f"{', '.join(c.name for c in contenders)})")
+    wanted.add("baseline")
+    chosen, skipped = [], {}
+    for contender in contenders:
+        if contender.name not in wanted:
+            continue
+        reason = contender.unavailable()
+        if reason is None:
+            chosen.append(contender)
+        elif contender.name == "iptables-legacy":
+            skipped[contender.name] = reason  # the issue asks for it only where it works
+            say(f"compare: leaving out {contender.label}: {reason}")
+        else:
+            raise CommandError(f"{contender.label} cannot run: {reason}")
+
+    results = {
+        "version": 1, "mode": "smoke" if args.smoke else "full",
+        "command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]),
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_facts(), "flowwall_revision": git_revision(),
+        "settings": {"sizes": args.sizes, "rounds": args.rounds, "seconds": args.seconds,
+                     "clients": 4, "servers": 2, "parallel_per_client": args.parallel},
+        "contenders": [{"name": c.name, "label": c.label, "version": c.version()}
+                       for c in chosen],
+        "left_out": skipped, "samples": []}
+    labels = {c.name: c.label for c in chosen}
+    for n in args.sizes:
+        policy = Policy(workloads, n)
+        for round_number in range(args.rounds):
+            shift = round_number % len(chosen)
+            order = chosen[shift:] + chosen[:shift]
+            load = [round(x, 2) for x in os.getloadavg()]
+            samples = run_round(order, policy, workloads, args, processes, workdir, prefix)
+            for position, sample in enumerate(samples):
+                sample.update({"n": n, "round": round_number, "order": position,
+                               "load_average_before": load})
+                results["samples"].append(sample)
+                say(f"N={n:<7,} round {round_number + 1}/{args.rounds} "
+                    f"{labels[sample['contender']]:<18} {describe(sample)}")
+    results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(
+        timespec="seconds")
+    results["summary"] = report.summarize(results["samples"], list(labels), args.sizes)
+    return results, labels
+
+
+def write_outputs(results, labels, out):
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "compare.json.tmp"), "w") as file:
+        json.dump(results, file, indent=1)
+    os.replace(os.path.join(out, "compare.json.tmp"), os.path.join(out, "compare.json"))
+    table = report.markdown(results["summary"], labels)
+    with open(os.path.join(out, "compare.md"), "w") as file:
+        file.write(table)
+    title = (f"{results['mode']} run {results['started'][:10]}, kernel "
+             f"{results['machine']['kernel']}, {results['machine']['cpus']} CPUs")
+    problem = report.chart(results["summary"], labels,
+                           os.path.join(out, "compare-connections.png"), title)
+    if problem:
+        say(f"compare: no chart: {problem}")
+    say("\n" + table)
+    say(f"compare: results in {out}/compare.json, compare.md, compare-connections.png")
+
+
+def rereport(path, out):
+    with open(path) as file:
+        results = json.load(file)
+    labels = {c["name"]: c["label"] for c in results["contenders"]}
+    results["summary"] = report.summarize(results["samples"], list(labels),
+                                          results["settings"]["sizes"])
+    write_outputs(results, labels, out)
+    return 0
+
+
+def main():
+    args = parse_arguments()
+    if args.from_json:
+        return rereport(args.from_json, args.out)
+    if os.geteuid() != 0:
+        message = ("compare: needs root (network namespaces, iptables, nft, ipset and BPF); "
+                   "run: sudo bench/compare/compare.py")
+        print(message, file=sys.stderr)
+        return 1 if os.environ.get("CI") else SKIPPED
+
+    def interrupt(signum, frame):
+        raise Interrupted(signal.Signals(signum).name)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
+
+    processes = Processes()
+    prefix = f"{run_guard.PREFIX}{os.getpid()}"
+    workdir = os.path.join("/tmp", prefix)
+    lock = None
+    try:
+        lock = run_guard.take_lock()
+        others = run_guard.other_benchmarks()
+        if others:
+            raise run_guard.Refusal("another benchmark is running (" + ", ".join(others) +
+                                    "): its load would be in every figure; wait until it ends")
+        for leftover in run_guard.remove_stale():
+            say(f"compare: removed a crashed run's {leftover}")
+        install_missing_tools()
+        if not os.path.ismount("/sys/fs/bpf"):
+            subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], check=True)
+        os.makedirs(workdir)
+        started = time.monotonic()
+        results, labels = benchmark(args, processes, workdir, prefix)
+        write_outputs(results, labels, args.out)
+        say(f"compare: done in {time.monotonic() - started:.0f} s")
+        return 0
+    except run_guard.Refusal as refusal:
+        print(f"compare: refusing to run: {refusal}", file=sys.stderr)
+        return 3
+    except EnforcementError as error:
+        print(f"compare: ENFORCEMENT CHECK FAILED: {error}", file=sys.stderr)
+        return 1
+    except (CommandError, subprocess.CalledProcessError, OSError) as error:
+        print(f"compare: {error}", file=sys.stderr)
+        return 1
+    except Interrupted as why:
+        print(f"compare: interrupted ({why}); cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        # A second Ctrl-C must not cut the cleanup short.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
+        processes.stop_all()
+        if lock is not None:
+            run_guard.remove_stale()  # whatever an interrupted round left
+            shutil.rmtree(workdir, ignore_errors=True)
+            lock.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -33,7 +33,8 @@ import time
 import report
 import run_guard
 from contenders import all_contenders
-from measures import EnforcementError, Measures
+from measures import (EnforcementError, Measures, combine_connection_rate, combine_latency,
+                      combine_throughput)
 from policy import Policy, make_workloads
 from processes import CommandError, Processes
 from topology import Lab
@@ -54,7 +55,9 @@ def parse_arguments():
     parser.add_argument("--sizes", help="allowed flows N, comma-separated "
                                         "(default 10,1000,10000,100000; smoke 10,1000)")
     parser.add_argument("--rounds", type=int, help="rounds per N (default 5; smoke 1)")
-    parser.add_argument("--seconds", type=int, help="length of each measure (default 5; smoke 1)")
+    parser.add_argument("--seconds", type=int, default=1, help="length of one slice (default 1)")
+    parser.add_argument("--slices", type=int,
+                        help="slices per measure, contender and round (default 5; smoke 1)")
     parser.add_argument("--parallel", type=int, default=4,
                         help="connections in flight per client (4 clients)")
     parser.add_argument("--contenders", help="comma-separated subset; baseline always runs")
@@ -72,11 +75,11 @@ def parse_arguments():
     args.sizes = [int(n) for n in (args.sizes or ("10,1000" if args.smoke else
                                                   "10,1000,10000,100000")).split(",")]
     args.rounds = args.rounds or (1 if args.smoke else 5)
-    args.seconds = args.seconds or (1 if args.smoke else 5)
+    args.slices = args.slices or (1 if args.smoke else 5)
     if min(args.sizes) < 5 or max(args.sizes) > 200000:
         parser.error("--sizes: each N must be 5..200,000 (the flows under test are 5)")
-    if not 1 <= args.rounds <= 50 or not 1 <= args.seconds <= 60:
-        parser.error("--rounds must be 1..50 and --seconds 1..60")
+    if not 1 <= args.rounds <= 50 or not 1 <= args.seconds <= 60 or not 1 <= args.slices <= 60:
+        parser.error("--rounds must be 1..50, --seconds 1..60 and --slices 1..60")
     if not 1 <= args.parallel <= 64:
         parser.error("--parallel must be 1..64")
     return args
@@ -142,9 +145,10 @@ def tear_down(stands, processes):
 
 
 def run_round(order, policy, workloads, args, processes, workdir, prefix):
-    """Every contender on a lab of its own, all standing at once: loaded one after the other,
-    each checked before any figure is taken, then measured measure by measure in `order`,
-    so each contender's figure and the baseline's are taken at most one pass apart."""
+    """Every contender on a lab of its own, all standing at once: loaded one after the other
+    and each checked before any figure is taken. Then each measure runs in slices: every
+    contender one slice, in `order` and back again (A B C, C B A, ...), so a contender's
+    figure and the baseline's share the same moments of a noisy machine."""
     stands = []
     try:
         for index, contender in enumerate(order):
@@ -152,12 +156,17 @@ def run_round(order, policy, workloads, args, processes, workdir, prefix):
                                  workdir, prefix))
         for stand in stands:
             stand.sample["verified"] = stand.measures.verify(stand.contender)
-        for stand in stands:
-            stand.sample["connect"] = stand.measures.connection_rate(stand.contender.cpu_pids())
-        for stand in stands:
-            stand.sample["latency"] = stand.measures.latency()
-        for stand in stands:
-            stand.sample["throughput"] = stand.measures.throughput()
+        for name, measure, combine in (
+                ("connect", lambda s: s.measures.connection_rate(s.contender.cpu_pids()),
+                 combine_connection_rate),
+                ("latency", lambda s: s.measures.latency(), combine_latency),
+                ("throughput", lambda s: s.measures.throughput(), combine_throughput)):
+            slices = {id(stand): [] for stand in stands}
+            for number in range(args.slices):
+                for stand in (stands if number % 2 == 0 else reversed(stands)):
+                    slices[id(stand)].append(measure(stand))
+            for stand in stands:
+                stand.sample[name] = combine(slices[id(stand)])
         for stand in stands:
             if stand.contender.enforces:
                 stand.sample["change"] = stand.measures.change(stand.contender)
@@ -211,7 +220,8 @@ def benchmark(args, processes, workdir, prefix):
         "command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]),
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine_facts(), "flowwall_revision": git_revision(),
-        "settings": {"sizes": args.sizes, "rounds": args.rounds, "seconds": args.seconds,
+        "settings": {"sizes": args.sizes, "rounds": args.rounds, "slices": args.slices,
+                     "seconds_per_slice": args.seconds,
                      "clients": 4, "servers": 2, "parallel_per_client": args.parallel},
         "contenders": [{"name": c.name, "label": c.label, "version": c.version()}
                        for c in chosen],

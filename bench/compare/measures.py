@@ -4,6 +4,7 @@ policy (before any figure), new connections per second with CPU per connection,
 request/response latency, bulk throughput, and the time one added flow takes to apply."""
 
 import json
+import math
 import os
 import time
 
@@ -68,6 +69,9 @@ class Measures:
                                    f"{self.policy.size}: " + "; ".join(wrong))
         return outcome
 
+    # Each measure runs in slices of `seconds`; the caller interleaves the slices of all
+    # contenders, and combine_*() below turn one contender's slices into its figure.
+
     def connection_rate(self, firewall_pids):
         """Every client at once, each with `parallel` connections in flight to its server."""
         watched = [p.pid for p in self.servers] + list(firewall_pids)
@@ -84,14 +88,11 @@ class Measures:
                 raise CommandError(f"compare_connect_rate failed: {err.strip()}")
             results.append(json.loads(out))
         other_cpu = sum(cpu_seconds(pid) for pid in watched) - cpu_before
-        connections = sum(r["connections"] for r in results)
-        cpu = sum(r["cpu_s"] for r in results) + other_cpu
         return {"per_second": sum(r["per_second"] for r in results),
-                "connections": connections,
+                "connections": sum(r["connections"] for r in results),
                 "failed": sum(r["failed"] for r in results),
                 "timed_out": sum(r["timed_out"] for r in results),
-                "cpu_us_per_connection": cpu / connections * 1e6 if connections else None,
-                "clients": results}
+                "cpu_s": sum(r["cpu_s"] for r in results) + other_cpu}
 
     def latency(self):
         """One connection, one request at a time (TCP_RR): client 1 to its server."""
@@ -107,16 +108,15 @@ class Measures:
     def throughput(self):
         """One iperf3 stream, client 0 to server 0."""
         flow = self.policy.iperf_flow
-        omit = 1 if self.seconds >= 3 else 0
         code, out, err = self.processes.finish(self.processes.start(self.lab.in_workload(
             flow.src, ["iperf3", "--client", flow.dst.address, "--port", str(flow.port),
-                       "--time", str(self.seconds), "--omit", str(omit), "--json"])),
-            timeout=self.seconds + omit + 30)
+                       "--time", str(self.seconds), "--json"])),
+            timeout=self.seconds + 30)
         report = json.loads(out) if out.strip() else {}
         if code != 0 or "error" in report:
             raise CommandError(f"iperf3 failed: {report.get('error', err.strip())}")
         received = report["end"]["sum_received"]
-        return {"gbit_per_second": received["bits_per_second"] / 1e9,
+        return {"bytes": received["bytes"], "seconds": received["seconds"],
                 "retransmits": report["end"]["sum_sent"].get("retransmits")}
 
     def change(self, contender, in_process=False, interval_us=250):
@@ -151,3 +151,50 @@ class Measures:
         return {"effect_ms": (opened["first_open_sent_ns"] - started) / 1e6,
                 "command_ms": (returned - started) / 1e6,
                 "resolution_ms": interval_us / 1000}
+
+
+def combine_connection_rate(slices):
+    seconds = len(slices)  # each slice's rate is over its own length: average the rates
+    connections = sum(s["connections"] for s in slices)
+    cpu = sum(s["cpu_s"] for s in slices)
+    return {"per_second": sum(s["per_second"] for s in slices) / seconds,
+            "connections": connections,
+            "failed": sum(s["failed"] for s in slices),
+            "timed_out": sum(s["timed_out"] for s in slices),
+            "cpu_us_per_connection": cpu / connections * 1e6 if connections else None,
+            "slices": [round(s["per_second"]) for s in slices]}
+
+
+def _percentile_us(histogram, total, fraction):
+    """Nearest rank over the merged histogram; the bucket's middle."""
+    rank = max(1, math.ceil(fraction * total))
+    seen = 0
+    for bucket, count in histogram:
+        seen += count
+        if seen >= rank:
+            width = 250 if bucket < 1_000_000 else 100_000 if bucket < 100_000_000 else 10**7
+            return (bucket + width / 2) / 1e3
+    return None
+
+
+def combine_latency(slices):
+    merged = {}
+    for s in slices:
+        for bucket, count in s["histogram_ns"]:
+            merged[bucket] = merged.get(bucket, 0) + count
+    histogram = sorted(merged.items())
+    total = sum(s["transactions"] for s in slices)
+    return {"transactions": total,
+            "p50_us": _percentile_us(histogram, total, 0.50),
+            "p90_us": _percentile_us(histogram, total, 0.90),
+            "p99_us": _percentile_us(histogram, total, 0.99),
+            "max_us": max(s["max_us"] for s in slices),
+            "mean_us": sum(s["mean_us"] * s["transactions"] for s in slices) / total,
+            "slices_p99_us": [s["p99_us"] for s in slices]}
+
+
+def combine_throughput(slices):
+    return {"gbit_per_second": sum(s["bytes"] for s in slices) * 8 /
+            sum(s["seconds"] for s in slices) / 1e9,
+            "retransmits": sum(s["retransmits"] or 0 for s in slices),
+            "slices_gbit": [round(s["bytes"] * 8 / s["seconds"] / 1e9, 2) for s in slices]}

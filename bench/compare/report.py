@@ -59,13 +59,14 @@ def _number(value, digits=0):
     return f"{value:,.{digits}f}"
 
 
-def _with_ratio(figure, digits=0, show_ratio=True):
+def _with_ratio(figure, digits=0, show_ratio=True, spread=True):
     if figure is None:
         return "–"
     text = _number(figure["median"], digits)
     ratio = figure.get("ratio")
     if show_ratio and ratio:
-        text += f" ({ratio['median']:.2f}×, {ratio['min']:.2f}–{ratio['max']:.2f})"
+        text += (f" ({ratio['median']:.2f}×, {ratio['min']:.2f}–{ratio['max']:.2f})" if spread
+                 else f" ({ratio['median']:.2f}×)")
     return text
 
 
@@ -78,7 +79,7 @@ def _plain(figure, digits):
 
 def markdown(summary, labels):
     lines = [
-        "| N | contender | connections/s (× baseline, spread) | CPU µs/conn | p50 µs | "
+        "| N | contender | connections/s (× baseline, spread) | CPU µs/conn (×) | p50 µs | "
         "p99 µs (× baseline, spread) | Gbit/s (× baseline) | load s | change ms (command ms) |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for entry in summary:
@@ -92,7 +93,7 @@ def markdown(summary, labels):
         lines.append(
             f"| {entry['n']:,} | {labels[entry['contender']]} "
             f"| {_with_ratio(entry['connections_per_second'], 0, not baseline)} "
-            f"| {_number((entry['cpu_us_per_connection'] or {}).get('median'), 1)} "
+            f"| {_with_ratio(entry['cpu_us_per_connection'], 1, not baseline, spread=False)} "
             f"| {_number(entry['latency_p50_us']['median'], 1)} "
             f"| {_with_ratio(entry['latency_p99_us'], 1, not baseline)} "
             f"| {_with_ratio(entry['throughput_gbit'], 1, not baseline)} "

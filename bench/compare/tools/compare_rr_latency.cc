@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Request/answer latency on one established connection, the TCP_RR way: send a request,
 // wait for the whole answer, send the next, for `--seconds` after `--warmup` untimed
-// transactions. Prints one JSON object with the count and p50/p90/p99/max/mean in µs.
-// Blocking socket with a 2 s receive timeout, so a lost answer ends the run with an error
-// instead of hanging it.
+// transactions. Prints one JSON object: the count, p50/p90/p99/max/mean in µs, and the
+// latencies as a histogram (0.25 µs buckets below 1 ms, 100 µs buckets below 100 ms, 10 ms
+// above), so a caller can merge several runs and take percentiles of the whole. Blocking
+// socket with a 2 s receive timeout, so a lost answer ends the run with an error instead of
+// hanging it.
 //
 //   compare_rr_latency --to IPV4:PORT [--seconds 5] [--message-bytes 64] [--warmup 200]
 #include "bench/compare/tools/tool_support.h"
@@ -17,6 +19,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -55,6 +58,16 @@ void transact(int fd, const std::string& request, std::string& answer) {
                                     "read the answer");
         have += size_t(got);
     }
+}
+
+// The lower bound of the histogram bucket that holds `ns`.
+int64_t bucket_of(int64_t ns) {
+    constexpr int64_t fine = 250, medium = 100'000, coarse = 10'000'000;
+    if (ns < 1'000'000)
+        return ns / fine * fine;
+    if (ns < 100'000'000)
+        return ns / medium * medium;
+    return ns / coarse * coarse;
 }
 
 // Nearest rank: the smallest value that at least `fraction` of the samples do not exceed.
@@ -100,13 +113,24 @@ int main(int argc, char** argv) {
         }
         std::sort(latencies.begin(), latencies.end());
         double sum = 0;
-        for (int64_t ns : latencies)
+        std::map<int64_t, uint64_t> histogram;
+        for (int64_t ns : latencies) {
             sum += double(ns);
+            ++histogram[bucket_of(ns)];
+        }
         std::printf("{\"transactions\": %zu, \"p50_us\": %.2f, \"p90_us\": %.2f, "
-                    "\"p99_us\": %.2f, \"max_us\": %.2f, \"mean_us\": %.2f}\n",
+                    "\"p99_us\": %.2f, \"max_us\": %.2f, \"mean_us\": %.2f, "
+                    "\"histogram_ns\": [",
                     latencies.size(), percentile_us(latencies, 0.50),
                     percentile_us(latencies, 0.90), percentile_us(latencies, 0.99),
                     double(latencies.back()) / 1e3, sum / double(latencies.size()) / 1e3);
+        const char* separator = "";
+        for (auto [bucket, count] : histogram) {
+            std::printf("%s[%lld, %llu]", separator, static_cast<long long>(bucket),
+                        static_cast<unsigned long long>(count));
+            separator = ", ";
+        }
+        std::printf("]}\n");
     } catch (const std::exception& error) {
         std::fprintf(stderr, "compare_rr_latency: %s\n", error.what());
         return 1;

@@ -3,20 +3,21 @@
 """flowwall against iptables, ipset and nftables: the same allow-list of N flows between the
 same workloads, enforced by each in turn on the same traffic (issue 18; docs/benchmarks.md).
 
-Contenders run interleaved, round by round (one round: each contender once, in an order that
-rotates from round to round), each on a freshly built lab, and every figure is also divided by
-the no-firewall baseline of the same round, so the ratios hold on a noisy machine. Before any
-figure, each contender must show it enforces the policy: the flows under test pass, a denied
-flow's SYN goes unanswered.
+Each round builds one lab per contender (all standing side by side), loads each, checks
+each enforces the policy (the flows under test pass, a denied flow's SYN goes unanswered)
+before any figure, then runs every measure in slices: each contender one slice in turn, the
+order reversed each pass and rotated each round. Every figure is also divided by the
+no-firewall baseline of the same round, so the ratios hold on a noisy machine.
 
   sudo bench/compare/compare.py                  # full run: N = 10 .. 100,000, 5 rounds
   sudo bench/compare/compare.py --smoke          # N = 10 and 1,000, one short round (ctest)
   sudo bench/compare/compare.py --sizes 1000 --rounds 3 --contenders baseline,flowwall,nftables
+  bench/compare/compare.py --from-json FILE      # redo table and chart of an earlier run
 
-Results go to --out: compare.json (every sample and the summary), compare.md (the table),
-compare-connections.png (the chart). Needs root; installs missing tools through
-scripts/install-deps; refuses to run while another benchmark runs; removes everything it
-created, also on failure or Ctrl-C.
+Results go to --out: compare.json (every sample and the summary), compare.md (the table)
+and the chart (--chart, default OUT/compare-connections.png). Needs root; installs missing
+tools through scripts/install-deps; refuses to run while another benchmark runs; removes
+everything it created, also on failure or Ctrl-C.
 """
 
 import argparse
@@ -69,6 +70,7 @@ def parse_arguments():
                                                            "flowwall"))
     parser.add_argument("--out", default=os.path.join(REPO, "build", "compare"),
                         help="where the JSON, table and chart go")
+    parser.add_argument("--chart", help="where the chart goes (default OUT/compare-connections.png)")
     parser.add_argument("--from-json", metavar="FILE",
                         help="run nothing: redo the summary, table and chart of FILE into --out")
     args = parser.parse_args()
@@ -246,7 +248,7 @@ def benchmark(args, processes, workdir, prefix):
     return results, labels
 
 
-def write_outputs(results, labels, out):
+def write_outputs(results, labels, out, chart_path=None):
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "compare.json.tmp"), "w") as file:
         json.dump(results, file, indent=1)
@@ -256,28 +258,28 @@ def write_outputs(results, labels, out):
         file.write(table)
     title = (f"{results['mode']} run {results['started'][:10]}, kernel "
              f"{results['machine']['kernel']}, {results['machine']['cpus']} CPUs")
-    problem = report.chart(results["summary"], labels,
-                           os.path.join(out, "compare-connections.png"), title)
+    chart_path = chart_path or os.path.join(out, "compare-connections.png")
+    problem = report.chart(results["summary"], labels, chart_path, title)
     if problem:
         say(f"compare: no chart: {problem}")
     say("\n" + table)
-    say(f"compare: results in {out}/compare.json, compare.md, compare-connections.png")
+    say(f"compare: results in {out}/compare.json and compare.md, the chart in {chart_path}")
 
 
-def rereport(path, out):
+def rereport(path, out, chart_path):
     with open(path) as file:
         results = json.load(file)
     labels = {c["name"]: c["label"] for c in results["contenders"]}
     results["summary"] = report.summarize(results["samples"], list(labels),
                                           results["settings"]["sizes"])
-    write_outputs(results, labels, out)
+    write_outputs(results, labels, out, chart_path)
     return 0
 
 
 def main():
     args = parse_arguments()
     if args.from_json:
-        return rereport(args.from_json, args.out)
+        return rereport(args.from_json, args.out, args.chart)
     if os.geteuid() != 0:
         message = ("compare: needs root (network namespaces, iptables, nft, ipset and BPF); "
                    "run: sudo bench/compare/compare.py")
@@ -308,7 +310,7 @@ def main():
         os.makedirs(workdir)
         started = time.monotonic()
         results, labels = benchmark(args, processes, workdir, prefix)
-        write_outputs(results, labels, args.out)
+        write_outputs(results, labels, args.out, args.chart)
         say(f"compare: done in {time.monotonic() - started:.0f} s")
         return 0
     except run_guard.Refusal as refusal:

@@ -74,8 +74,9 @@ class Measures:
 
     def connection_rate(self, firewall_pids):
         """Every client at once, each with `parallel` connections in flight to its server."""
-        watched = [p.pid for p in self.servers] + list(firewall_pids)
-        cpu_before = sum(cpu_seconds(pid) for pid in watched)
+        servers = [p.pid for p in self.servers]
+        server_cpu_before = sum(cpu_seconds(pid) for pid in servers)
+        firewall_cpu_before = sum(cpu_seconds(pid) for pid in firewall_pids)
         start_at = time.monotonic_ns() + 300_000_000
         clients = [self.processes.start(self.lab.in_workload(flow.src, [
             self.tool("compare_connect_rate"), "--to", f"{flow.dst.address}:{flow.port}",
@@ -87,12 +88,14 @@ class Measures:
             if code != 0:
                 raise CommandError(f"compare_connect_rate failed: {err.strip()}")
             results.append(json.loads(out))
-        other_cpu = sum(cpu_seconds(pid) for pid in watched) - cpu_before
+        server_cpu = sum(cpu_seconds(pid) for pid in servers) - server_cpu_before
+        firewall_cpu = sum(cpu_seconds(pid) for pid in firewall_pids) - firewall_cpu_before
         return {"per_second": sum(r["per_second"] for r in results),
                 "connections": sum(r["connections"] for r in results),
                 "failed": sum(r["failed"] for r in results),
                 "timed_out": sum(r["timed_out"] for r in results),
-                "cpu_s": sum(r["cpu_s"] for r in results) + other_cpu}
+                "client_cpu_s": sum(r["cpu_s"] for r in results), "server_cpu_s": server_cpu,
+                "firewall_cpu_s": firewall_cpu}
 
     def latency(self):
         """One connection, one request at a time (TCP_RR): client 1 to its server."""
@@ -156,9 +159,12 @@ class Measures:
 def combine_connection_rate(slices):
     seconds = len(slices)  # each slice's rate is over its own length: average the rates
     connections = sum(s["connections"] for s in slices)
-    cpu = sum(s["cpu_s"] for s in slices)
+    shares = {key: sum(s[key] for s in slices)
+              for key in ("client_cpu_s", "server_cpu_s", "firewall_cpu_s")}
+    cpu = sum(shares.values())
     return {"per_second": sum(s["per_second"] for s in slices) / seconds,
             "connections": connections,
+            "cpu_s": shares,
             "failed": sum(s["failed"] for s in slices),
             "timed_out": sum(s["timed_out"] for s in slices),
             "cpu_us_per_connection": cpu / connections * 1e6 if connections else None,

@@ -39,7 +39,9 @@ def summarize(samples, contenders, sizes):
             mine = [s for s in samples if s["contender"] == contender and s["n"] == n]
             if not mine:
                 continue
-            entry = {"contender": contender, "n": n}
+            entry = {"contender": contender, "n": n,
+                     "connection_errors": sum(s["connect"]["failed"] + s["connect"]["timed_out"]
+                                              for s in mine)}
             for key, read, relative in METRICS:
                 entry[key] = spread([read(s) for s in mine])
                 if relative and entry[key] is not None:
@@ -82,8 +84,13 @@ def markdown(summary, labels):
         "| N | contender | connections/s (× baseline, spread) | CPU µs/conn (×) | p50 µs | "
         "p99 µs (× baseline, spread) | Gbit/s (× baseline) | load s | change ms (command ms) |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    errors = False
     for entry in summary:
         baseline = entry["contender"] == "baseline"
+        rate = _with_ratio(entry["connections_per_second"], 0, not baseline)
+        if entry.get("connection_errors"):
+            rate += f" ({entry['connection_errors']} failed*)"
+            errors = True
         change = entry["change_effect_ms"]
         command = entry["change_command_ms"]
         change_text = "–" if change is None else (
@@ -92,13 +99,16 @@ def markdown(summary, labels):
             change_text += f"; API {_plain(entry['change_api_effect_ms'], 1)}"
         lines.append(
             f"| {entry['n']:,} | {labels[entry['contender']]} "
-            f"| {_with_ratio(entry['connections_per_second'], 0, not baseline)} "
+            f"| {rate} "
             f"| {_with_ratio(entry['cpu_us_per_connection'], 1, not baseline, spread=False)} "
             f"| {_number(entry['latency_p50_us']['median'], 1)} "
             f"| {_with_ratio(entry['latency_p99_us'], 1, not baseline)} "
             f"| {_with_ratio(entry['throughput_gbit'], 1, not baseline)} "
             f"| {'–' if entry['load_s'] is None else _plain(entry['load_s'], 3)} "
             f"| {change_text} |")
+    if errors:
+        lines.append("\n\\* connections refused, reset or unanswered within 1 s during the "
+                     "measure, over all rounds (compare.json has them by round).")
     return "\n".join(lines) + "\n"
 
 

@@ -119,20 +119,18 @@ def git_revision():
 class Stand:
     """One contender on its own lab, loaded and checked, for one round."""
 
-    def __init__(self, contender, lab, measures):
-        self.contender, self.lab, self.measures = contender, lab, measures
+    def __init__(self, contender, index, policy, workloads, args, processes, prefix):
+        self.contender = contender
+        self.lab = Lab(f"{prefix}-{index}", workloads, processes)
+        self.measures = Measures(self.lab, policy, processes, args.tools_dir, args.seconds,
+                                 args.parallel)
         self.sample = {"contender": contender.name}
 
-
-def set_up(contender, index, policy, workloads, args, processes, workdir, prefix):
-    lab = Lab(f"{prefix}-{index}", workloads, processes)
-    stand = Stand(contender, lab, Measures(lab, policy, processes, args.tools_dir, args.seconds,
-                                           args.parallel))
-    lab.create()
-    stand.measures.start_servers()
-    contender.start(lab, policy, workdir)
-    stand.sample["load"] = contender.load()
-    return stand
+    def set_up(self, policy, workdir):
+        self.lab.create()
+        self.measures.start_servers()
+        self.contender.start(self.lab, policy, workdir)
+        self.sample["load"] = self.contender.load()
 
 
 def tear_down(stands, processes):
@@ -154,8 +152,9 @@ def run_round(order, policy, workloads, args, processes, workdir, prefix):
     stands = []
     try:
         for index, contender in enumerate(order):
-            stands.append(set_up(contender, index, policy, workloads, args, processes,
-                                 workdir, prefix))
+            # Listed before it is built, so tear_down() also removes a half-built one.
+            stands.append(Stand(contender, index, policy, workloads, args, processes, prefix))
+            stands[-1].set_up(policy, workdir)
         for stand in stands:
             stand.sample["verified"] = stand.measures.verify(stand.contender)
         for name, measure, combine in (
@@ -169,12 +168,20 @@ def run_round(order, policy, workloads, args, processes, workdir, prefix):
                     slices[id(stand)].append(measure(stand))
             for stand in stands:
                 stand.sample[name] = combine(slices[id(stand)])
+        # Changes repeat too (a new flow each time), interleaved like the slices: a pause the
+        # contender takes now and then shows in its spread, not as chance in one try.
+        repeats = min(args.slices, len(policy.change_flows))
         for stand in stands:
-            if stand.contender.enforces:
-                stand.sample["change"] = stand.measures.change(stand.contender)
-            if stand.contender.change_in_process:
-                stand.sample["change_api"] = stand.measures.change(stand.contender,
-                                                                   in_process=True)
+            stand.sample["change"], stand.sample["change_api"] = [], []
+        for number in range(repeats):
+            for stand in (stands if number % 2 == 0 else reversed(stands)):
+                contender = stand.contender
+                if contender.enforces:
+                    stand.sample["change"].append(stand.measures.change(
+                        contender, policy.change_flows[number]))
+                if contender.change_in_process:
+                    stand.sample["change_api"].append(stand.measures.change(
+                        contender, policy.api_change_flows[number], in_process=True))
     finally:
         tear_down(stands, processes)
     return [stand.sample for stand in stands]
@@ -187,9 +194,9 @@ def describe(sample):
             f"{sample['throughput']['gbit_per_second']:5.1f} Gbit/s  "
             f"load {sample['load']['seconds']:.3f} s")
     if sample.get("change"):
-        text += f"  change {sample['change']['effect_ms']:.1f} ms"
+        text += "  change " + "/".join(f"{c['effect_ms']:.0f}" for c in sample["change"]) + " ms"
     if sample.get("change_api"):
-        text += f" (API {sample['change_api']['effect_ms']:.1f} ms)"
+        text += " (API " + "/".join(f"{c['effect_ms']:.1f}" for c in sample["change_api"]) + ")"
     if c["failed"] or c["timed_out"]:
         text += f"  ({c['failed']} failed, {c['timed_out']} timed out)"
     return text
@@ -234,11 +241,13 @@ def benchmark(args, processes, workdir, prefix):
         for round_number in range(args.rounds):
             shift = round_number % len(chosen)
             order = chosen[shift:] + chosen[:shift]
+            waited = run_guard.wait_for_quiet(900, say)
             load = [round(x, 2) for x in os.getloadavg()]
             samples = run_round(order, policy, workloads, args, processes, workdir, prefix)
             for position, sample in enumerate(samples):
                 sample.update({"n": n, "round": round_number, "order": position,
-                               "load_average_before": load})
+                               "load_average_before": load,
+                               "waited_for_other_benchmarks_s": waited})
                 results["samples"].append(sample)
                 say(f"N={n:<7,} round {round_number + 1}/{args.rounds} "
                     f"{labels[sample['contender']]:<18} {describe(sample)}")
@@ -256,8 +265,10 @@ def write_outputs(results, labels, out, chart_path=None):
     table = report.markdown(results["summary"], labels)
     with open(os.path.join(out, "compare.md"), "w") as file:
         file.write(table)
-    title = (f"{results['mode']} run {results['started'][:10]}, kernel "
-             f"{results['machine']['kernel']}, {results['machine']['cpus']} CPUs")
+    settings = results["settings"]
+    title = (f"one allow-list of N flows in each firewall: {results['mode']} run "
+             f"{results['started'][:10]}, {settings['rounds']} rounds x {settings['slices']} "
+             f"slices, kernel {results['machine']['kernel']}, {results['machine']['cpus']} CPUs")
     chart_path = chart_path or os.path.join(out, "compare-connections.png")
     problem = report.chart(results["summary"], labels, chart_path, title)
     if problem:

@@ -38,12 +38,12 @@ class Contender:
         """Loads the policy; returns {"seconds": wall time, "steps": {...}}."""
         return {"seconds": 0.0, "steps": {}}
 
-    def change_command(self):
-        """The one command that adds policy.change_flow."""
+    def change_command(self, flow):
+        """The one command that adds `flow` to the loaded policy."""
         return None
 
     # Set by contenders that can also be changed without starting a process: a callable that
-    # adds policy.api_change_flow and returns once the change was acknowledged.
+    # adds a flow and returns once the change was acknowledged.
     change_in_process = None
 
     def cpu_pids(self):
@@ -110,8 +110,8 @@ class Iptables(Contender):
         seconds, _ = timed_run(self.lab.in_router([self.command + "-restore", "-w", "5", path]))
         return {"seconds": seconds, "steps": {"iptables-restore": seconds}}
 
-    def change_command(self):
-        return self.lab.in_router(self.policy.iptables_change(self.command) + ["-w", "5"])
+    def change_command(self, flow):
+        return self.lab.in_router(self.policy.iptables_change(self.command, flow) + ["-w", "5"])
 
 
 class Ipset(Contender):
@@ -138,8 +138,8 @@ class Ipset(Contender):
         return {"seconds": set_seconds + rule_seconds,
                 "steps": {"ipset restore": set_seconds, "iptables-restore": rule_seconds}}
 
-    def change_command(self):
-        return self.lab.in_router(self.policy.ipset_change())
+    def change_command(self, flow):
+        return self.lab.in_router(self.policy.ipset_change(flow))
 
 
 class Nftables(Contender):
@@ -158,8 +158,8 @@ class Nftables(Contender):
         seconds, _ = timed_run(self.lab.in_router(["nft", "-f", path]))
         return {"seconds": seconds, "steps": {"nft -f": seconds}}
 
-    def change_command(self):
-        return self.lab.in_router(self.policy.nft_change())
+    def change_command(self, flow):
+        return self.lab.in_router(self.policy.nft_change(flow))
 
 
 class Flowwall(Contender):
@@ -255,13 +255,13 @@ class Flowwall(Contender):
                 "steps": {f"model import ({len(self.documents)} files)": imported,
                           "mode block": block_seconds}}
 
-    def change_command(self):
-        return self.policy.flowwall_change(self.cli())
+    def change_command(self, flow):
+        return self.policy.flowwall_change(self.cli(), flow)
 
-    def change_in_process(self):
+    def change_in_process(self, flow):
         """POST /v1/model/allow on the control socket, as an orchestrator holding the API
         would: what the daemon takes, without the CLI's start-up."""
-        body = self.policy.flowwall_api_change().encode()
+        body = self.policy.flowwall_api_change(flow).encode()
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control:
             control.settimeout(30)
             control.connect(self.socket)

@@ -6,6 +6,7 @@ request/response latency, bulk throughput, and the time one added flow takes to 
 import json
 import math
 import os
+import subprocess
 import time
 
 from policy import IPERF_PORT, SERVER_PORTS
@@ -122,39 +123,40 @@ class Measures:
         return {"bytes": received["bytes"], "seconds": received["seconds"],
                 "retransmits": report["end"]["sum_sent"].get("retransmits")}
 
-    def change(self, contender, in_process=False, interval_us=250):
-        """A prober sends a SYN of a new flow every interval_us; once 20 went unanswered,
-        the contender's one command (or, in_process, its API call) adds the flow. Effect:
-        from just before the change starts to the send time of the first SYN that was
-        answered (resolution interval_us, the prober's spacing)."""
-        flow = self.policy.api_change_flow if in_process else self.policy.change_flow
+    def change(self, contender, flow, in_process=False, interval_us=250):
+        """A prober sends a SYN of a new flow every interval_us; once 20 went unanswered, the
+        contender's one command (or, in_process, its API call) adds the flow. Effect: from
+        just before the change starts to the send time of the first SYN sent after that start
+        that was answered (resolution interval_us, the prober's spacing)."""
         prober = self.processes.start(self.lab.in_workload(flow.src, [
             self.tool("compare_probe"), "--to", f"{flow.dst.address}:{flow.port}",
             "--until-open", "--interval-us", str(interval_us), "--give-up-ms", "60000"]),
-            ready_line="closed", timeout=10)
-        started = time.monotonic_ns()
+            ready_line="closed", timeout=10, stdin=subprocess.PIPE)
         try:
+            started = time.monotonic_ns()
+            prober.stdin.write(f"{started}\n".encode())
+            prober.stdin.flush()
             if in_process:
-                contender.change_in_process()
+                contender.change_in_process(flow)
             else:
                 code, _, err = self.processes.finish(
-                    self.processes.start(contender.change_command()), timeout=60)
+                    self.processes.start(contender.change_command(flow)), timeout=60)
                 if code != 0:
                     raise CommandError(f"{contender.label}: the change command failed: "
                                        f"{err.strip()}")
+            returned = time.monotonic_ns()
         except Exception:
             self.processes.stop(prober)
             raise
-        returned = time.monotonic_ns()
         code, out, err = self.processes.finish(prober, timeout=70)
         if code != 0:
             raise EnforcementError(f"{contender.label}: the added flow {flow.text()} did not "
-                                   f"open: {out.strip()} {err.strip()}")
+                                   f"open after the change: {out.strip()} {err.strip()}")
         opened = json.loads(out.strip().splitlines()[-1])
         return {"effect_ms": (opened["first_open_sent_ns"] - started) / 1e6,
                 "command_ms": (returned - started) / 1e6,
-                "resolution_ms": interval_us / 1000}
-
+                "resolution_ms": interval_us / 1000,
+                "answered_before_start": opened["opened_before_start"]}
 
 def combine_connection_rate(slices):
     seconds = len(slices)  # each slice's rate is over its own length: average the rates

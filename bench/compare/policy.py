@@ -78,8 +78,11 @@ class Policy:
                              Flow(self.clients[1], self.servers[0], TEST_PORT)]
         if len(self.servers) > 1:
             assert self.server_of(self.clients[1]) is not self.servers[0]
-        self.change_flow = Flow(self.clients[3], self.servers[0], CHANGE_PORT)
-        self.api_change_flow = Flow(self.clients[3], self.servers[0], API_CHANGE_PORT)
+        # Flows a change adds, one per repetition: every client to every server on the
+        # change port (8 with the default lab); the API's own port for flowwall's API.
+        self.change_flows = [Flow(c, s, CHANGE_PORT) for c in self.clients for s in self.servers]
+        self.api_change_flows = [Flow(c, s, API_CHANGE_PORT)
+                                 for c in self.clients for s in self.servers]
         self.flows = self._arrange(under_test, allowed - len(under_test))
         self.size = allowed
 
@@ -125,10 +128,10 @@ class Policy:
         lines.append("COMMIT")
         return "\n".join(lines) + "\n"
 
-    def iptables_change(self, command):
+    def iptables_change(self, command, flow):
         """One appended rule, as an operator's tool would add it (the chain ends in no DROP:
         FORWARD's policy drops what the chain does not accept)."""
-        return [command] + self._iptables_rule(self.change_flow).split()
+        return [command] + self._iptables_rule(flow).split()
 
     # --- iptables + ipset: the flows in a hash:ip,port,ip set, one rule ---
 
@@ -152,8 +155,9 @@ class Policy:
             f"-A FORWARD -m set --match-set {IPSET_NAME} src,dst,dst -j ACCEPT",
             "COMMIT"]) + "\n"
 
-    def ipset_change(self):
-        return ["ipset", "add", IPSET_NAME, self._ipset_member(self.change_flow)]
+    @staticmethod
+    def ipset_change(flow):
+        return ["ipset", "add", IPSET_NAME, Policy._ipset_member(flow)]
 
     # --- nftables: a concatenated set, one rule ---
 
@@ -175,9 +179,10 @@ class Policy:
                 f"  }}\n"
                 f"}}\n")
 
-    def nft_change(self):
+    @staticmethod
+    def nft_change(flow):
         return ["nft", "add", "element", "inet", NFT_TABLE, NFT_SET,
-                f"{{ {self._nft_element(self.change_flow)} }}"]
+                f"{{ {Policy._nft_element(flow)} }}"]
 
     # --- flowwall: an endpoints file naming each namespace's identity, and the model ---
 
@@ -207,12 +212,12 @@ class Policy:
     def _model_document(records):
         return '{"version":1,"flows":[' + ",".join(records) + "]}"
 
-    def flowwall_change(self, cli):
-        flow = self.change_flow
+    @staticmethod
+    def flowwall_change(cli, flow):
         return cli + ["model", "allow", flow.src.name, flow.dst.name, f"{flow.port}/tcp"]
 
-    def flowwall_api_change(self):
-        """POST /v1/model/allow's body (docs/api.md) for api_change_flow."""
-        flow = self.api_change_flow
+    @staticmethod
+    def flowwall_api_change(flow):
+        """POST /v1/model/allow's body (docs/api.md)."""
         return json.dumps({"src": flow.src.name, "dst": flow.dst.name, "port": flow.port,
                            "protocol": "tcp"})

@@ -47,11 +47,12 @@ class Processes:
     def __init__(self):
         self.running = []
 
-    def start(self, argv, ready_line=None, timeout=10.0):
-        """Starts argv; with ready_line, waits until it prints a line containing it."""
+    def start(self, argv, ready_line=None, timeout=10.0, stdin=subprocess.DEVNULL):
+        """Starts argv; with ready_line, waits until it prints a line containing it.
+        stdin=subprocess.PIPE gives the caller process.stdin to write to."""
         # Unbuffered bytes: wait_line() reads what is there without blocking on a full line.
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   bufsize=0)
+        process = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, bufsize=0)
         process.unread = b""  # read by wait_line() after the line it waited for
         self.running.append(process)
         if ready_line is not None:
@@ -94,7 +95,7 @@ class Processes:
                 process.wait()
         if process in self.running:
             self.running.remove(process)
-        for stream in (process.stdout, process.stderr):
+        for stream in (process.stdin, process.stdout, process.stderr):
             if stream:
                 stream.close()
         return process.returncode

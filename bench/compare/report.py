@@ -14,21 +14,23 @@ METRICS = [
     ("latency_p99_us", lambda s: s["latency"]["p99_us"], True),
     ("throughput_gbit", lambda s: s["throughput"]["gbit_per_second"], True),
     ("load_s", lambda s: s["load"]["seconds"] if s["load"]["seconds"] else None, False),
-    ("change_effect_ms", lambda s: s["change"]["effect_ms"] if s.get("change") else None,
+    # Changes repeat within a round: these read a list, and the spread is over every try.
+    ("change_effect_ms", lambda s: [c["effect_ms"] for c in s.get("change", [])], False),
+    ("change_command_ms", lambda s: [c["command_ms"] for c in s.get("change", [])], False),
+    ("change_api_effect_ms", lambda s: [c["effect_ms"] for c in s.get("change_api", [])],
      False),
-    ("change_command_ms", lambda s: s["change"]["command_ms"] if s.get("change") else None,
-     False),
-    ("change_api_effect_ms",
-     lambda s: s["change_api"]["effect_ms"] if s.get("change_api") else None, False),
 ]
 
 
 def spread(values):
-    values = [v for v in values if v is not None]
+    flat = []
+    for value in values:
+        flat.extend(value if isinstance(value, list) else [value])
+    values = [v for v in flat if v is not None]
     if not values:
         return None
     return {"median": statistics.median(values), "min": min(values), "max": max(values),
-            "rounds": len(values)}
+            "values": len(values)}
 
 
 def summarize(samples, contenders, sizes):
@@ -113,9 +115,10 @@ def markdown(summary, labels):
 
 
 def chart(summary, labels, path, title):
-    """Connections/s against N per contender (median, bars from min to max), and the same as
-    a ratio to the round's baseline. Needs gnuplot; returns an error text or None."""
-    data_dir = os.path.dirname(path) or "."
+    """Three panels against N, one line per contender (median; bars: min to max over the
+    rounds): connections/s, the same as a ratio to the round's baseline, and CPU per
+    connection as a ratio (the figure least moved by how much CPU the run got). Needs
+    gnuplot; returns an error text or None."""
     blocks, names = [], []
     for contender in labels:
         rows = [e for e in summary if e["contender"] == contender]
@@ -124,25 +127,27 @@ def chart(summary, labels, path, title):
         names.append(labels[contender])
         block = []
         for e in rows:
-            f = e["connections_per_second"]
-            r = f.get("ratio") or {"median": 1, "min": 1, "max": 1}
-            block.append(f"{e['n']} {f['median']} {f['min']} {f['max']} "
-                         f"{r['median']} {r['min']} {r['max']}")
+            rate = e["connections_per_second"]
+            columns = [e["n"], rate["median"], rate["min"], rate["max"]]
+            for figure in (rate, e["cpu_us_per_connection"]):
+                ratio = figure.get("ratio") or {"median": 1, "min": 1, "max": 1}
+                columns += [ratio["median"], ratio["min"], ratio["max"]]
+            block.append(" ".join(str(c) for c in columns))
         blocks.append("\n".join(block))
-    data = os.path.join(data_dir, ".compare-chart.dat")
+    data = os.path.join(os.path.dirname(path) or ".", ".compare-chart.dat")
     with open(data, "w") as out:
         out.write("\n\n\n".join(blocks) + "\n")
-    plots_abs, plots_ratio = [], []
-    for index, name in enumerate(names):
-        style = f"lw 2 pt {5 + index} ps 0.8"
-        plots_abs.append(f"'{data}' index {index} using 1:2:3:4 with yerrorlines {style} "
-                         f"title '{name}'")
-        plots_ratio.append(f"'{data}' index {index} using 1:5:6:7 with yerrorlines {style} "
-                           f"notitle")
+
+    def lines(columns, titled):
+        return ", ".join(
+            f"'{data}' index {index} using {columns} with yerrorlines lw 2 pt {5 + index} "
+            f"ps 0.8 " + (f"title '{name}'" if titled else "notitle")
+            for index, name in enumerate(names))
+
     script = f"""
-set terminal pngcairo size 1200,500 font 'sans,11' background '#ffffff'
+set terminal pngcairo size 1500,480 font 'sans,10' background '#ffffff'
 set output '{path}'
-set multiplot layout 1,2 title '{title}'
+set multiplot layout 1,3 title '{title}'
 set logscale x
 set xrange [5:200000]
 set xtics ('10' 10, '1,000' 1000, '10,000' 10000, '100,000' 100000)
@@ -150,12 +155,16 @@ set xlabel 'allowed flows (N)'
 set grid
 set key bottom left
 set logscale y
-set ylabel 'new connections/s (median, min-max)'
-plot {', '.join(plots_abs)}
+set ylabel 'new connections/s'
+plot {lines("1:2:3:4", True)}
 unset logscale y
 set yrange [0:1.3<*]
-set ylabel 'x no-firewall baseline, same round'
-plot {', '.join(plots_ratio)}, 0.95 with lines dt 2 lc rgb '#888888' title '0.95x'
+set ylabel 'connections/s, x baseline of the same round'
+plot {lines("1:5:6:7", False)}, 0.95 with lines dt 2 lc rgb '#888888' title '0.95x'
+set logscale y
+set yrange [0.8:*]
+set ylabel 'CPU per connection, x baseline of the same round'
+plot {lines("1:8:9:10", False)}, 1 with lines dt 2 lc rgb '#888888' notitle
 unset multiplot
 """
     try:

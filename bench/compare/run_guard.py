@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 LOCK_PATH = "/run/lock/flowwall-bench.lock"
 PREFIX = "fwcmp"  # netns "fwcmp<pid>-<workload>", pins /sys/fs/bpf/fwcmp<pid>-<n>
@@ -103,3 +104,18 @@ def remove_stale():
             shutil.rmtree(os.path.join(tmp, entry), ignore_errors=True)
             removed.append(f"dir {tmp}/{entry}")
     return removed
+
+
+def wait_for_quiet(limit_s, note):
+    """Between rounds: waits while another benchmark runs (one started after ours, which does
+    not look at the lock); refuses after limit_s. Returns the seconds waited."""
+    waited = 0.0
+    while others := other_benchmarks():
+        if waited >= limit_s:
+            raise Refusal(f"another benchmark kept running for {waited:.0f} s (" +
+                          ", ".join(others) + ")")
+        if waited == 0:
+            note(f"compare: waiting for {', '.join(others)} to end before the next round")
+        time.sleep(5)
+        waited += 5
+    return waited

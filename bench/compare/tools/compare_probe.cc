@@ -9,10 +9,14 @@
 // --until-open: for the time a policy change takes to apply. Starts a new connection every
 // --interval-us (a new source port each time, so each SYN is a new connection to judge), each
 // abandoned after --attempt-timeout-ms without an answer. Once the first --confirm attempts
-// have gone unanswered it prints "closed" (the caller then makes its change); it stops at the
-// first attempt whose SYN is answered and prints {"opened": true, "first_open_sent_ns": ...,
-// "last_failed_sent_ns": ..., "attempts": ...} with CLOCK_MONOTONIC send times. Exits 0 once
-// open, 1 when nothing opened within --give-up-ms, 4 when the flow was open before "closed".
+// have gone unanswered it prints "closed"; the caller then writes the CLOCK_MONOTONIC time
+// (ns) at which it starts its change as one line on stdin, and makes the change. The probe
+// stops at the first answered attempt sent at or after that time and prints {"opened": true,
+// "first_open_sent_ns": ..., "opened_before_start": ..., "attempts": ...}. Attempts sent
+// before the start but answered (their SYN waited in a queue on a busy machine until the
+// change had applied) are only counted: their send time says nothing about the change.
+// Exits 0 once open, 1 when nothing opened within --give-up-ms, 4 when the flow was open
+// before the change started.
 //
 //   compare_probe --to IPV4:PORT [--timeout-ms 500]
 //   compare_probe --to IPV4:PORT --until-open [--interval-us 250] [--attempt-timeout-ms 50]
@@ -26,6 +30,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <stdexcept>
@@ -109,77 +114,127 @@ struct Attempt {
     int64_t sent_ns;
 };
 
-int probe_until_open(const sockaddr_in& to, int64_t interval_ns, int64_t attempt_timeout_ns,
-                     int confirm, int64_t give_up_ns) {
-    UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
-    if (!epoll.valid())
-        throw std::system_error(errno, std::generic_category(), "epoll_create1");
-    std::deque<Attempt> pending; // oldest first: attempts share one timeout
-    uint64_t attempts = 0;
-    int unanswered = 0;
-    int64_t last_failed_sent = 0;
-    int64_t give_up_at = monotonic_ns() + give_up_ns;
-    int64_t next_send = monotonic_ns();
-    epoll_event events[64];
-    for (;;) {
-        int64_t now = monotonic_ns();
-        if (now >= give_up_at) {
-            std::printf("{\"opened\": false, \"attempts\": %llu}\n",
-                        static_cast<unsigned long long>(attempts));
-            return 1;
+class UntilOpen {
+public:
+    UntilOpen(const sockaddr_in& to, int64_t interval_ns, int64_t attempt_timeout_ns, int confirm)
+        : to_(to), interval_ns_(interval_ns), attempt_timeout_ns_(attempt_timeout_ns),
+          confirm_(confirm), epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+        if (!epoll_.valid())
+            throw std::system_error(errno, std::generic_category(), "epoll_create1");
+        watch(STDIN_FILENO, EPOLLIN);
+    }
+
+    int run(int64_t give_up_ns) {
+        int64_t give_up_at = monotonic_ns() + give_up_ns;
+        int64_t next_send = monotonic_ns();
+        epoll_event events[64];
+        for (;;) {
+            int64_t now = monotonic_ns();
+            if (now >= give_up_at) {
+                std::printf("{\"opened\": false, \"attempts\": %llu}\n",
+                            static_cast<unsigned long long>(attempts_));
+                return 1;
+            }
+            expire(now);
+            if (now >= next_send) {
+                send(now);
+                next_send += interval_ns_;
+            }
+            int wait_ms = int(std::max<int64_t>(0, (next_send - monotonic_ns()) / 1'000'000));
+            int ready = ::epoll_wait(epoll_.get(), events, 64, wait_ms);
+            // The start time first: an answer in the same batch is judged against it.
+            for (int i = 0; i < ready; ++i)
+                if (events[i].data.fd == STDIN_FILENO)
+                    read_start();
+            int64_t first_open = INT64_MAX;
+            for (int i = 0; i < ready; ++i)
+                if (events[i].data.fd != STDIN_FILENO)
+                    first_open = std::min(first_open, answered(events[i].data.fd));
+            if (first_open == INT64_MAX)
+                continue;
+            if (start_ns_ < 0) {
+                std::fprintf(stderr, "compare_probe: the flow opened before the change "
+                                     "started: it was never closed\n");
+                return 4;
+            }
+            std::printf("{\"opened\": true, \"first_open_sent_ns\": %lld, "
+                        "\"opened_before_start\": %d, \"attempts\": %llu}\n",
+                        static_cast<long long>(first_open), opened_before_start_,
+                        static_cast<unsigned long long>(attempts_));
+            return 0;
         }
-        while (!pending.empty() && now - pending.front().sent_ns > attempt_timeout_ns) {
-            last_failed_sent = pending.front().sent_ns;
-            pending.pop_front(); // closing a socket in SYN_SENT sends nothing
-            if (++unanswered == confirm) {
+    }
+
+private:
+    void watch(int fd, uint32_t events) {
+        epoll_event event{};
+        event.events = events;
+        event.data.fd = fd;
+        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0)
+            throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+    }
+
+    void send(int64_t now) {
+        UniqueFd fd = start_connect(to_);
+        watch(fd.get(), EPOLLOUT);
+        pending_.push_back({std::move(fd), now});
+        ++attempts_;
+    }
+
+    // Unanswered for too long: dropped. Closing a socket in SYN_SENT sends nothing.
+    void expire(int64_t now) {
+        while (!pending_.empty() && now - pending_.front().sent_ns > attempt_timeout_ns_) {
+            pending_.pop_front();
+            if (++unanswered_ == confirm_) {
                 std::printf("closed\n");
                 std::fflush(stdout);
             }
         }
-        if (now >= next_send) {
-            UniqueFd fd = start_connect(to);
-            epoll_event event{};
-            event.events = EPOLLOUT;
-            event.data.fd = fd.get();
-            if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd.get(), &event) != 0)
-                throw std::system_error(errno, std::generic_category(), "epoll_ctl");
-            pending.push_back({std::move(fd), now});
-            ++attempts;
-            next_send += interval_ns;
-        }
-        int wait_ms = int(std::max<int64_t>(0, (next_send - monotonic_ns()) / 1'000'000));
-        int ready = ::epoll_wait(epoll.get(), events, 64, wait_ms);
-        // The earliest-sent answered attempt of this batch counts: it was judged first.
-        int64_t first_open = INT64_MAX;
-        for (int i = 0; i < ready; ++i)
-            for (auto attempt = pending.begin(); attempt != pending.end(); ++attempt) {
-                if (attempt->fd.get() != events[i].data.fd)
-                    continue;
-                int failed = connect_error(attempt->fd.get());
-                // A refusal also means the SYN got through the firewall; any other error
-                // (none is expected) ends that attempt, or it would be reported again.
-                if (failed == 0 || failed == ECONNREFUSED)
-                    first_open = std::min(first_open, attempt->sent_ns);
-                else
-                    pending.erase(attempt);
-                break;
-            }
-        if (first_open == INT64_MAX)
-            continue;
-        if (unanswered < confirm) {
-            std::fprintf(stderr,
-                         "compare_probe: the flow was open before %d attempts had gone "
-                         "unanswered: it was never closed\n",
-                         confirm);
-            return 4;
-        }
-        std::printf("{\"opened\": true, \"first_open_sent_ns\": %lld, \"last_failed_sent_ns\": "
-                    "%lld, \"attempts\": %llu}\n",
-                    static_cast<long long>(first_open), static_cast<long long>(last_failed_sent),
-                    static_cast<unsigned long long>(attempts));
-        return 0;
     }
-}
+
+    void read_start() {
+        char line[64] = {};
+        ssize_t got = ::read(STDIN_FILENO, line, sizeof(line) - 1);
+        if (got <= 0) {
+            ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, STDIN_FILENO, nullptr); // caller gone
+            return;
+        }
+        if (unanswered_ >= confirm_)
+            start_ns_ = std::strtoll(line, nullptr, 10);
+    }
+
+    // The send time of the attempt on fd if its SYN was answered and counts, else INT64_MAX.
+    // Every attempt that reported leaves the pending list, or it would report again.
+    int64_t answered(int fd) {
+        for (auto attempt = pending_.begin(); attempt != pending_.end(); ++attempt) {
+            if (attempt->fd.get() != fd)
+                continue;
+            int failed = connect_error(fd);
+            int64_t sent = attempt->sent_ns;
+            pending_.erase(attempt);
+            // A refusal also means the SYN got through the firewall.
+            if (failed != 0 && failed != ECONNREFUSED)
+                return INT64_MAX;
+            if (start_ns_ >= 0 && sent < start_ns_) {
+                ++opened_before_start_;
+                return INT64_MAX;
+            }
+            return sent;
+        }
+        return INT64_MAX;
+    }
+
+    sockaddr_in to_;
+    int64_t interval_ns_;
+    int64_t attempt_timeout_ns_;
+    int confirm_;
+    UniqueFd epoll_;
+    std::deque<Attempt> pending_; // oldest first: attempts share one timeout
+    uint64_t attempts_ = 0;
+    int unanswered_ = 0;
+    int64_t start_ns_ = -1;
+    int opened_before_start_ = 0;
+};
 
 } // namespace
 
@@ -193,10 +248,10 @@ int main(int argc, char** argv) {
         sockaddr_in to = parse_endpoint(args.text("to"));
         if (!args.has("until-open"))
             return probe_once(to, args.number("timeout-ms", 500, 10, 60000) * 1'000'000);
-        return probe_until_open(to, args.number("interval-us", 250, 50, 100000) * 1000,
-                                args.number("attempt-timeout-ms", 50, 5, 5000) * 1'000'000,
-                                int(args.number("confirm", 20, 1, 1000)),
-                                args.number("give-up-ms", 20000, 100, 600000) * 1'000'000);
+        UntilOpen probe(to, args.number("interval-us", 250, 50, 100000) * 1000,
+                        args.number("attempt-timeout-ms", 50, 5, 5000) * 1'000'000,
+                        int(args.number("confirm", 20, 1, 1000)));
+        return probe.run(args.number("give-up-ms", 20000, 100, 600000) * 1'000'000);
     } catch (const std::invalid_argument& error) {
         usage_error(error.what());
     } catch (const std::exception& error) {

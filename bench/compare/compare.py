@@ -30,15 +30,18 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 
-import report
-import run_guard
-from contenders import all_contenders
-from measures import (EnforcementError, Measures, combine_connection_rate, combine_latency,
-                      combine_throughput)
-from policy import Policy, make_workloads
-from processes import CommandError, Processes
-from topology import Lab
+# This script's own modules are imported from the source tree: write no __pycache__ there.
+sys.dont_write_bytecode = True
+import report  # noqa: E402
+import run_guard  # noqa: E402
+from contenders import all_contenders  # noqa: E402
+from measures import (EnforcementError, Measures, combine_connection_rate,  # noqa: E402
+                      combine_latency, combine_throughput)
+from policy import Policy, make_workloads  # noqa: E402
+from processes import CommandError, Processes  # noqa: E402
+from topology import Lab  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TOOLS = ("iptables", "ipset", "nft", "iperf3", "gnuplot")
@@ -52,7 +55,8 @@ class Interrupted(Exception):
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true",
-                        help="N = 10 and 1,000, one round, 1 s measures (what ctest runs)")
+                        help="N = 10 and 1,000, one round, one 1 s slice per measure "
+                             "(what ctest runs)")
     parser.add_argument("--sizes", help="allowed flows N, comma-separated "
                                         "(default 10,1000,10000,100000; smoke 10,1000)")
     parser.add_argument("--rounds", type=int, help="rounds per N (default 5; smoke 1)")
@@ -74,8 +78,12 @@ def parse_arguments():
     parser.add_argument("--from-json", metavar="FILE",
                         help="run nothing: redo the summary, table and chart of FILE into --out")
     args = parser.parse_args()
-    args.sizes = [int(n) for n in (args.sizes or ("10,1000" if args.smoke else
-                                                  "10,1000,10000,100000")).split(",")]
+    try:
+        args.sizes = [int(n) for n in (args.sizes or ("10,1000" if args.smoke else
+                                                      "10,1000,10000,100000")).split(",")]
+    except ValueError:
+        parser.error(f"--sizes: \"{args.sizes}\" is not a comma-separated list of numbers, "
+                     f"e.g. 10,1000")
     args.rounds = args.rounds or (1 if args.smoke else 5)
     args.slices = args.slices or (1 if args.smoke else 5)
     if min(args.sizes) < 5 or max(args.sizes) > 200000:
@@ -257,14 +265,17 @@ def benchmark(args, processes, workdir, prefix):
     return results, labels
 
 
+def write_atomically(path, text):
+    with open(path + ".tmp", "w") as file:
+        file.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def write_outputs(results, labels, out, chart_path=None):
     os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "compare.json.tmp"), "w") as file:
-        json.dump(results, file, indent=1)
-    os.replace(os.path.join(out, "compare.json.tmp"), os.path.join(out, "compare.json"))
+    write_atomically(os.path.join(out, "compare.json"), json.dumps(results, indent=1) + "\n")
     table = report.markdown(results["summary"], labels)
-    with open(os.path.join(out, "compare.md"), "w") as file:
-        file.write(table)
+    write_atomically(os.path.join(out, "compare.md"), table)
     settings = results["settings"]
     title = (f"one allow-list of N flows in each firewall: {results['mode']} run "
              f"{results['started'][:10]}, {settings['rounds']} rounds x {settings['slices']} "
@@ -336,6 +347,10 @@ def main():
     except Interrupted as why:
         print(f"compare: interrupted ({why}); cleaning up", file=sys.stderr)
         return 130
+    except Exception:  # a bug in the script: say where, and still clean up
+        print("compare: unexpected error (a bug in bench/compare):", file=sys.stderr)
+        traceback.print_exc()
+        return 1
     finally:
         # A second Ctrl-C must not cut the cleanup short.
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

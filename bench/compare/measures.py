@@ -158,13 +158,15 @@ class Measures:
                 "resolution_ms": interval_us / 1000,
                 "answered_before_start": opened["opened_before_start"]}
 
+
 def combine_connection_rate(slices):
-    seconds = len(slices)  # each slice's rate is over its own length: average the rates
+    # Each slice's rate is over its own length (clients start together, run --seconds):
+    # the figure is their mean.
     connections = sum(s["connections"] for s in slices)
     shares = {key: sum(s[key] for s in slices)
               for key in ("client_cpu_s", "server_cpu_s", "firewall_cpu_s")}
     cpu = sum(shares.values())
-    return {"per_second": sum(s["per_second"] for s in slices) / seconds,
+    return {"per_second": sum(s["per_second"] for s in slices) / len(slices),
             "connections": connections,
             "cpu_s": shares,
             "failed": sum(s["failed"] for s in slices),

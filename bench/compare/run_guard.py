@@ -15,7 +15,7 @@ import subprocess
 import time
 
 LOCK_PATH = "/run/lock/flowwall-bench.lock"
-PREFIX = "fwcmp"  # netns "fwcmp<pid>-<workload>", pins /sys/fs/bpf/fwcmp<pid>-<n>
+PREFIX = "fwcmp"  # netns "fwcmp<pid>-<lab>-<workload>", pins /sys/fs/bpf/fwcmp<pid>-<n>
 
 # Executables that are benchmarks or load generators: the project's own, and common ones.
 BENCHMARKS = {"datapath_bench", "docker_start_bench", "mode_switch_bench", "learning_bench",

@@ -82,7 +82,7 @@ UniqueFd listen_on(in_addr address, uint16_t port) {
 // One thread's share of the connections: its listeners and the connections they accepted.
 class ServerLoop {
 public:
-    ServerLoop(const Settings& settings)
+    explicit ServerLoop(const Settings& settings)
         : settings_(settings), epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
         if (!epoll_.valid())
             throw std::system_error(errno, std::generic_category(), "epoll_create1");

@@ -9,7 +9,7 @@
 // `message_bytes` bytes.
 #pragma once
 
-#include "src/datapath/unique_fd.h"
+#include "src/common/unique_fd.h"
 
 #include <netinet/in.h>
 
@@ -21,7 +21,8 @@
 
 namespace flowwall::bench {
 
-using datapath::UniqueFd;
+// The tools live outside namespace flowwall (main() and their own anonymous namespaces).
+using flowwall::UniqueFd;
 
 constexpr char kCloseAfterAnswer = 'c';
 constexpr char kKeepOpen = 'k';

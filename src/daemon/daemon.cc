@@ -12,6 +12,7 @@
 #include "src/daemon/node_agent.h"
 #include "src/daemon/web_views.h"
 #include "src/datapath/bpffs.h"
+#include "src/datapath/counters.h"
 #include "src/datapath/firewall_object.h"
 #include "src/datapath/kernel_features.h"
 #include "src/datapath/libbpf_log.h"
@@ -120,9 +121,13 @@ int run_daemon(const config::DaemonConfig& config) {
             .value_or_throw();
 
     std::string node = config.node_name.empty() ? host_name() : config.node_name;
-    auto policy = enforcement::FirewallPolicy::open(policy_options(config, node), registry,
-                                                    {maps.policy, maps.modes})
-                      .value_or_throw();
+    auto options_of_policy = policy_options(config, node);
+    options_of_policy.events_lost = [stats = maps.stats] {
+        return datapath::read_counter(stats, FW_CTR_EVENTS_LOST).packets;
+    };
+    auto policy =
+        enforcement::FirewallPolicy::open(options_of_policy, registry, {maps.policy, maps.modes})
+            .value_or_throw();
     audit::AuditStream audit_stream;
     std::unique_ptr<audit::AuditLog> audit_log;
     if (auto opened = audit::AuditLog::open(config.audit_log, config.audit_log_max_bytes); opened)

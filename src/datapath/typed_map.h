@@ -48,9 +48,15 @@ public:
         return {};
     }
 
-    // Entries at the time of the walk; a concurrent writer may add or remove some.
+    // Entries at the time of the walk (a concurrent writer may add or remove some): in batches where the kernel has batch lookups for
+    // the map type (one syscall per 4,096 entries instead of two per entry: a 100,000-flow
+    // policy map is read in milliseconds rather than a few hundred), key by key otherwise.
     std::vector<std::pair<Key, Value>> entries() const {
         std::vector<std::pair<Key, Value>> out;
+        if (visit_in_batches(
+                [&](const Key& key, const Value& value) { out.emplace_back(key, value); }))
+            return out;
+        out.clear();
         for_each_key([&](const Key& key) {
             Value value{};
             if (bpf_map_lookup_elem(fd_, &key, &value) == 0)
@@ -63,9 +69,10 @@ public:
     // per entry key by key: a 262,144-entry conntrack map is counted in milliseconds), key by
     // key where the kernel has no batch lookup for the map type.
     std::size_t count() const {
-        if (auto batched = count_in_batches())
-            return *batched;
         std::size_t n = 0;
+        if (visit_in_batches([&](const Key&, const Value&) { ++n; }))
+            return n;
+        n = 0;
         for_each_key([&](const Key&) { ++n; });
         return n;
     }
@@ -83,7 +90,10 @@ public:
     uint32_t max_entries() const { return max_entries_; }
 
 private:
-    std::optional<std::size_t> count_in_batches() const {
+    // Visits every entry through BPF_MAP_LOOKUP_BATCH; false when the kernel cannot batch
+    // this map (the caller then walks key by key and discards what was visited).
+    template <typename Visit>
+    bool visit_in_batches(Visit visit) const {
         constexpr uint32_t kBatch = 4096;
         std::vector<Key> keys(kBatch);
         std::vector<Value> values(kBatch);
@@ -92,16 +102,16 @@ private:
             Key key;
             uint64_t bucket;
         } in{}, out{};
-        std::size_t total = 0;
         for (bool first = true;; first = false) {
             uint32_t got = kBatch;
             int err = bpf_map_lookup_batch(fd_, first ? nullptr : &in, &out, keys.data(),
                                            values.data(), &got, nullptr);
             if (err != 0 && errno != ENOENT) // EINVAL/ENOTSUPP: no batch ops; ENOSPC: bucket
-                return std::nullopt;         // larger than a batch
-            total += got;
+                return false;                // larger than a batch
+            for (uint32_t i = 0; i < got; ++i)
+                visit(keys[i], values[i]);
             if (err != 0) // ENOENT: that was the last batch
-                return total;
+                return true;
             in = out;
         }
     }

@@ -17,8 +17,6 @@ using Clock = std::chrono::system_clock;
 
 namespace {
 
-constexpr auto kKernelScanInterval = std::chrono::seconds(5);
-
 uint32_t flags_for(const std::string& origin) {
     return origin == "learned" ? FW_POLICY_F_LEARNED : FW_POLICY_F_MANUAL;
 }
@@ -41,6 +39,8 @@ Result<std::unique_ptr<FirewallPolicy>> FirewallPolicy::open(const PolicyOptions
     std::unique_ptr<FirewallPolicy> result(new FirewallPolicy(
         std::move(schedule_path), registry, std::move(maps), options.node, std::move(store.value()),
         std::move(model.value()), std::move(schedule.value())));
+    result->kernel_scan_interval_ = options.kernel_scan_interval;
+    result->events_lost_ = options.events_lost;
 
     // The maps may hold what a previous daemon left, or nothing (first start, or maps that
     // were recreated): write the whole model and every mode either way.
@@ -137,6 +137,10 @@ void FirewallPolicy::flow_learned(const policy::FlowKey& flow, const std::string
 }
 
 void FirewallPolicy::tick() {
+    std::lock_guard tick_lock(tick_mutex_); // ticks in turn; the API never waits on this one
+    if (kernel_scan_due())
+        adopt_kernel_flows(Clock::now());
+
     std::lock_guard lock(mutex_);
     auto now = Clock::now();
     for (const auto& transition : schedule_.tick(now)) {
@@ -145,32 +149,50 @@ void FirewallPolicy::tick() {
         spdlog::info("identity {}: learning ended, now {}", transition.name,
                      policy::mode_name(transition.new_mode));
     }
-    if (std::chrono::steady_clock::now() >= next_kernel_scan_) {
-        adopt_kernel_flows(now);
-        next_kernel_scan_ = std::chrono::steady_clock::now() + kKernelScanInterval;
-    }
     save_locked();
+}
+
+bool FirewallPolicy::kernel_scan_due() {
+    if (std::chrono::steady_clock::now() < next_kernel_scan_)
+        return false;
+    next_kernel_scan_ = std::chrono::steady_clock::now() + kernel_scan_interval_;
+    if (!events_lost_)
+        return true;
+    uint64_t lost = events_lost_();
+    bool rose = lost != events_lost_at_scan_;
+    events_lost_at_scan_ = lost;
+    return rose;
 }
 
 void FirewallPolicy::adopt_kernel_flows(Clock::time_point now) {
     // Learned flows whose event was lost (a full ring buffer) are in the kernel's map but
     // not in the model: the map is the truth for what is allowed, so the model follows it.
+    // The map is read and the names resolved without the policy lock (the registry has its
+    // own), and compared in slices, so that at 100,000 flows the event pump and the API wait
+    // for one slice at most, not for the whole walk.
+    std::vector<policy::FlowKey> learned;
     for (const auto& [key, value] : maps_.policy.entries()) {
         if ((value.flags & FW_POLICY_F_LEARNED) == 0)
             continue;
         auto src = registry_.name_of(key.src_identity);
         auto dst = registry_.name_of(key.dst_identity);
-        if (!src || !dst)
-            continue;
-        policy::FlowKey flow{*src, *dst, key.dst_port, key.protocol};
-        if (model_.contains(flow))
-            continue;
-        model_.record(flow, now, node_, "");
-        schedule_.new_flow(flow.src, now);
-        schedule_.new_flow(flow.dst, now);
-        schedule_dirty_ = true;
-        spdlog::info("adopted {} -> {} {}/{} from the datapath (its event was lost)", flow.src,
-                     flow.dst, flow.port, policy::protocol_name(flow.protocol));
+        if (src && dst)
+            learned.push_back({std::move(*src), std::move(*dst), key.dst_port, key.protocol});
+    }
+    constexpr size_t kSlice = 4096;
+    for (size_t begin = 0; begin < learned.size(); begin += kSlice) {
+        std::lock_guard lock(mutex_);
+        for (size_t i = begin; i < std::min(begin + kSlice, learned.size()); ++i) {
+            const auto& flow = learned[i];
+            if (model_.contains(flow))
+                continue;
+            model_.record(flow, now, node_, "");
+            schedule_.new_flow(flow.src, now);
+            schedule_.new_flow(flow.dst, now);
+            schedule_dirty_ = true;
+            spdlog::info("adopted {} -> {} {}/{} from the datapath (its event was lost)", flow.src,
+                         flow.dst, flow.port, policy::protocol_name(flow.protocol));
+        }
     }
 }
 

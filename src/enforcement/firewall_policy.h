@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,6 +36,12 @@ struct PolicyOptions {
     std::filesystem::path state_dir; // model.json and learning.json
     learning::LearningConfig learning;
     std::string node; // recorded with each learned flow
+    // How often tick() looks in fw_policy for flows the kernel learned whose event was lost.
+    std::chrono::milliseconds kernel_scan_interval = std::chrono::seconds(5);
+    // The datapath's count of events lost to a full ring (FW_CTR_EVENTS_LOST). When given, the
+    // scan runs only at the first tick and after it rose: walking 100,000 flows to find
+    // nothing costs about a second of CPU. Without it, every interval.
+    std::function<uint64_t()> events_lost;
 };
 
 struct IdentityPolicyView {
@@ -88,6 +95,8 @@ private:
     Status write_flow(const policy::FlowKey& flow, uint32_t flags);
     void write_mode(const std::string& name);
     void write_all_modes();
+    // Called by tick() only, without the policy lock.
+    bool kernel_scan_due();
     void adopt_kernel_flows(std::chrono::system_clock::time_point now);
     void save_locked();
     Status save_schedule_locked();
@@ -108,6 +117,10 @@ private:
     uint64_t saved_changes_ = 0; // model_.changes() when it was last saved (or loaded)
     bool schedule_dirty_ = false;
     std::string last_error_;
+    std::chrono::milliseconds kernel_scan_interval_;
+    std::function<uint64_t()> events_lost_;
+    std::optional<uint64_t> events_lost_at_scan_; // none before the first scan
+    std::mutex tick_mutex_;                       // guards next_kernel_scan_
     std::chrono::steady_clock::time_point next_kernel_scan_{};
 };
 

@@ -61,14 +61,14 @@ static __always_inline __u32 fw_judge_new_connection(struct __sk_buff* skb,
              * map, so a flood of new flows cannot grow the daemon's memory past the map's
              * capacity, and nothing shows as learned that would be blocked after learning.
              * The counter says how many were missed. */
-            fw_count(&fw_stats_v2, failure, 0);
+            fw_count(&fw_stats_v3, failure, 0);
             kind = 0;
         }
     }
     if (!fw_reason_is_drop(reason) && pkt->tuple.protocol != IPPROTO_TCP) {
         failure = fw_ct_create(pkt, flow.src_identity, flow.dst_identity, reason, bpf_jiffies64());
         if (failure)
-            fw_count(&fw_stats_v2, failure, 0);
+            fw_count(&fw_stats_v3, failure, 0);
     }
     if (kind) {
         struct fw_report report = {
@@ -105,7 +105,7 @@ static __always_inline __u32 fw_judge(struct __sk_buff* skb, __u32 direction) {
 }
 
 static __always_inline int fw_tc_verdict(struct __sk_buff* skb, __u32 reason) {
-    fw_count(&fw_stats_v2, reason, skb->len);
+    fw_count(&fw_stats_v3, reason, skb->len);
     return fw_reason_is_drop(reason) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 }
 

@@ -74,9 +74,12 @@ PacketSocket::PacketSocket(const std::string& netns_path, const std::string& ifn
         throw_errno("PACKET_QDISC_BYPASS");
 }
 
-void PacketSocket::send(std::span<const uint8_t> frame) const {
-    if (::send(fd_.get(), frame.data(), frame.size(), 0) != static_cast<ssize_t>(frame.size()))
-        throw_errno("send a " + std::to_string(frame.size()) + "-byte frame");
+bool PacketSocket::send(std::span<const uint8_t> frame) const {
+    if (::send(fd_.get(), frame.data(), frame.size(), 0) == static_cast<ssize_t>(frame.size()))
+        return true;
+    if (errno == ENOBUFS) // NET_XMIT_DROP from the qdisc layer, e.g. TC egress said drop
+        return false;
+    throw_errno("send a " + std::to_string(frame.size()) + "-byte frame");
 }
 
 MacAddress multicast_mac(const Address& group) {

@@ -26,8 +26,9 @@ public:
     PacketSocket(const std::string& netns_path, const std::string& ifname,
                  bool qdisc_bypass = false);
 
-    // Sends one frame; throws when the kernel refuses it (not when the network drops it).
-    void send(std::span<const uint8_t> frame) const;
+    // Sends one frame. False when the sending interface's own egress path dropped it (the
+    // kernel says ENOBUFS: a TC program there said drop); throws on any other refusal.
+    bool send(std::span<const uint8_t> frame) const;
 
 private:
     UniqueFd fd_;

@@ -116,6 +116,11 @@ size_t SpoofingScene::db_reached() const {
     return total;
 }
 
+void SpoofingScene::stop_db_udp() {
+    for (auto& server : db_udp_)
+        server->stop();
+}
+
 size_t SpoofingScene::node_accepted() const {
     size_t total = 0;
     for (const auto& server : node_tcp_)

@@ -48,6 +48,8 @@ public:
     size_t db_reached() const;
     size_t db_udp_received() const;
     size_t node_accepted() const;
+    // Closes db's UDP sockets: a datagram to db:53 then gets an ICMP port unreachable.
+    void stop_db_udp();
 
 private:
     BridgeLab lab_;

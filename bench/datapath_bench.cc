@@ -106,10 +106,14 @@ std::unique_ptr<FirewallObject> populated_firewall(uint32_t entries) {
                 maps.policy.update(flow, {FW_POLICY_F_MANUAL}).value_or_throw();
             }
         }
-        // Other interfaces (ifindexes no test run uses), so the map is as full as the node's.
-        flowwall::datapath::InterfaceWorkload other{
-            .identity = first_identity + i, .mac = std::nullopt, .addresses = {ip}};
-        maps.ifaces.put({0x5eed0000ull + i, 1000 + i}, other).value_or_throw();
+        // Other interfaces, in another namespace: one per workload, up to the slots there
+        // are (a node has hundreds of workloads, not 100,000; past the slots they would share
+        // slots and be found in the hash).
+        if (i < FW_IFACE_SLOTS - 2) {
+            flowwall::datapath::InterfaceWorkload other{
+                .identity = first_identity + i, .mac = std::nullopt, .addresses = {ip}};
+            maps.ifaces.put({0x5eed0000ull, 2 + i}, other).value_or_throw();
+        }
     }
     auto sender = flowwall::IpAddress::parse(address_of(0).str()).value();
     flowwall::datapath::InterfaceWorkload own{

@@ -41,13 +41,19 @@ static __always_inline __u64 fw_device_netns_cookie(struct __sk_buff* skb) {
     return kskb->dev->nd_net.net->net_cookie;
 }
 
-/* The entry of the interface skb crosses, or NULL when the daemon has not described it. */
+/* The entry of the interface skb crosses, or NULL when the daemon has not described it:
+ * its slot in fw_ifslots_v1 when the slot holds it (the common case, an inlined array
+ * lookup), else fw_ifaces_v1 (two interfaces on one slot, or an interface without entry). */
 static __always_inline const struct fw_iface_info* fw_interface_of(struct __sk_buff* skb) {
     struct fw_iface_key key = {
         .netns_cookie = fw_device_netns_cookie(skb),
         .ifindex = skb->ifindex,
     };
+    __u32 index = key.ifindex & (FW_IFACE_SLOTS - 1);
+    struct fw_iface_slot* slot = bpf_map_lookup_elem(&fw_ifslots_v1, &index);
 
+    if (slot && slot->key.ifindex == key.ifindex && slot->key.netns_cookie == key.netns_cookie)
+        return &slot->info;
     return bpf_map_lookup_elem(&fw_ifaces_v1, &key);
 }
 

@@ -165,9 +165,8 @@ static __always_inline __u32 fw_sender_icmpv6(void* data, void* data_end,
 }
 
 /* FW_SENDER_OK, or the reason the packet is decided by. `parsed` is what fw_parse() said. */
-static __always_inline __u32 fw_sender_check(void* data, void* data_end,
-                                             const struct fw_packet* pkt, __u32 parsed,
-                                             const struct fw_iface_info* iface) {
+static __noinline __u32 fw_sender_check(void* data, void* data_end, const struct fw_packet* pkt,
+                                        __u32 parsed, const struct fw_iface_info* iface) {
     struct ethhdr* eth = data;
 
     if (parsed == FW_REASON_MALFORMED)

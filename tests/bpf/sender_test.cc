@@ -320,6 +320,32 @@ TEST_F(Sender, AnEntryOfAnotherNamespaceDoesNotApply) {
     EXPECT_EQ(counter(FW_REASON_SPOOFED), 0u) << "same ifindex, other namespace: not this one";
 }
 
+// fw_ifslots_v1 holds one interface per slot; another one on the same slot is found in
+// fw_ifaces_v1, and moves into the slot when the slot frees up.
+TEST_F(Sender, AnEntryThatSharesItsSlotIsFoundInTheHashThenMovesIn) {
+    auto own = loopback_key();
+    auto same_slot = own;
+    same_slot.netns_cookie += 1;
+    ASSERT_TRUE(maps().ifaces.erase(own).ok());
+    ASSERT_TRUE(maps().ifaces.put(same_slot, entry_of(db, peer_mac, db_ll)).ok());
+    ASSERT_TRUE(maps().ifaces.put(own, entry_of(web, web_mac, web_ll)).ok());
+    EXPECT_EQ(from_web(PacketBuilder::udp(db.v4, 53, web.v4, 40000)), Verdict::drop);
+    EXPECT_EQ(from_web(PacketBuilder::udp(web.v4, 40000, db.v4, 53)), Verdict::pass);
+    ASSERT_TRUE(maps().ifaces.erase(same_slot).ok());
+    EXPECT_EQ(from_web(PacketBuilder::udp(db.v4, 54, web.v4, 40000)), Verdict::drop);
+    EXPECT_EQ(from_web(PacketBuilder::tcp(web.v4, 40000, db.v4, 5432, TcpFlags::syn)),
+              Verdict::pass);
+    EXPECT_EQ(counter(FW_REASON_SPOOFED), 2u);
+    EXPECT_EQ(counter(FW_REASON_POLICY_ALLOW), 2u);
+    // A changed entry replaces the one in the slot: web gives up its IPv4 address.
+    auto changed = entry_of(web, web_mac, web_ll);
+    changed.addresses.erase(changed.addresses.begin());
+    ASSERT_TRUE(maps().ifaces.put(own, changed).ok());
+    EXPECT_EQ(from_web(PacketBuilder::tcp(web.v4, 40001, db.v4, 5432, TcpFlags::syn)),
+              Verdict::drop);
+    EXPECT_EQ(counter(FW_REASON_SPOOFED), 3u);
+}
+
 // Arriving packets: the receiving workload is the destination, whatever the address.
 class Receiver : public FirewallFixture {
 protected:

@@ -96,4 +96,12 @@ struct {
     __uint(map_flags, BPF_F_NO_PREALLOC);
 } fw_ifaces_v1 SEC(".maps");
 
+/* Its fast path (abi.h, struct fw_iface_slot). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, FW_IFACE_SLOTS);
+    __type(key, __u32);
+    __type(value, struct fw_iface_slot);
+} fw_ifslots_v1 SEC(".maps");
+
 #endif /* FW_BPF_MAPS_H */

@@ -38,6 +38,7 @@
 #define FW_MAP_DENY      "fw_deny_v1"     /* XDP: source prefixes to drop */
 #define FW_MAP_XDP_STATS "fw_xstats_v3"   /* XDP: per-CPU counters (v3: as fw_stats) */
 #define FW_MAP_IFACES    "fw_ifaces_v1"   /* guarded interface -> the workload behind it */
+#define FW_MAP_IFSLOTS   "fw_ifslots_v1"  /* fw_ifaces_v1's fast path, indexed by ifindex */
 
 /* Program names (the C function names in bpf/). */
 #define FW_PROG_FROM_WORKLOAD    "from_workload"
@@ -130,6 +131,19 @@ struct fw_iface_info {
 /* mac holds the workload's address: Ethernet and ARP sources must be it. Without the flag
  * only the IP-level checks run (a MAC the runtime did not tell us). */
 #define FW_IFACE_F_MAC_KNOWN 0x1
+
+/* fw_ifslots_v1: an array of FW_IFACE_SLOTS copies of fw_ifaces_v1 entries, slot
+ * ifindex & (FW_IFACE_SLOTS - 1), for the lookup every packet makes: an array lookup is
+ * inlined by the JIT, a hash lookup is a call and a hash. A slot whose key is not the
+ * packet's (empty: ifindex 0, or another interface's) sends the programs to fw_ifaces_v1,
+ * which holds every entry. Only user space writes either map (src/datapath/interface_map.h:
+ * the hash first; a slot is emptied before it takes another entry or a changed one). */
+#define FW_IFACE_SLOTS 4096 /* power of two */
+
+struct fw_iface_slot {
+    struct fw_iface_key key; /* ifindex 0: empty */
+    struct fw_iface_info info;
+};
 
 /* fw_policy_v1: the allowed flows. */
 struct fw_policy_key {

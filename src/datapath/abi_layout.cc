@@ -46,6 +46,9 @@ static_assert(offsetof(fw_iface_info, mac) == 8);
 static_assert(offsetof(fw_iface_info, v4_count) == 14);
 static_assert(offsetof(fw_iface_info, v4) == 16);
 static_assert(offsetof(fw_iface_info, v6) == 32);
+static_assert(sizeof(fw_iface_slot) == 144);
+static_assert(offsetof(fw_iface_slot, info) == 16);
+static_assert((FW_IFACE_SLOTS & (FW_IFACE_SLOTS - 1)) == 0, "slots are ifindex & (N - 1)");
 
 static_assert(sizeof(fw_event) == 72);
 static_assert(offsetof(fw_event, src_addr) == 24);

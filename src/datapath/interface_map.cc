@@ -95,15 +95,72 @@ std::string mac_to_string(const MacAddress& mac) {
     return text;
 }
 
+namespace {
+
+uint32_t slot_of(uint32_t ifindex) {
+    return ifindex & (FW_IFACE_SLOTS - 1);
+}
+
+bool same_key(const fw_iface_key& a, const fw_iface_key& b) {
+    return a.netns_cookie == b.netns_cookie && a.ifindex == b.ifindex;
+}
+
+} // namespace
+
+Status InterfaceMap::empty_slot(uint32_t index) {
+    return slots_.update(index, fw_iface_slot{});
+}
+
+// The hash already has `value`; the slot gets it if it is free or already this interface's.
+Status InterfaceMap::fill_slot(const fw_iface_key& key, const fw_iface_info& value) {
+    if (slots_.fd() < 0)
+        return {};
+    const uint32_t index = slot_of(key.ifindex);
+    auto current = slots_.lookup(index);
+    if (!current)
+        return Error{EIO, "read " + slots_.name() + "[" + std::to_string(index) + "]"};
+    if (current->key.ifindex != 0 && !same_key(current->key, key))
+        return {}; // another interface's: this one is found in the hash
+    fw_iface_slot slot{};
+    slot.key = key;
+    slot.info = value;
+    if (current->key.ifindex != 0) {
+        if (std::memcmp(&*current, &slot, sizeof(slot)) == 0)
+            return {};
+        if (auto status = empty_slot(index); !status)
+            return status;
+    }
+    return slots_.update(index, slot);
+}
+
 Status InterfaceMap::put(const InterfaceKey& key, const InterfaceWorkload& info) {
     auto value = iface_value_of(info);
     if (!value)
         return value.error();
-    return map_.update(iface_key_of(key), value.value());
+    const fw_iface_key map_key = iface_key_of(key);
+    if (auto status = map_.update(map_key, value.value()); !status)
+        return status;
+    return fill_slot(map_key, value.value());
 }
 
 Status InterfaceMap::erase(const InterfaceKey& key) {
-    return map_.erase(iface_key_of(key));
+    const fw_iface_key map_key = iface_key_of(key);
+    if (auto status = map_.erase(map_key); !status)
+        return status;
+    if (slots_.fd() < 0)
+        return {};
+    const uint32_t index = slot_of(map_key.ifindex);
+    auto current = slots_.lookup(index);
+    if (!current || !same_key(current->key, map_key))
+        return {};
+    if (auto status = empty_slot(index); !status)
+        return status;
+    // An interface that shares the slot moves in, off the slower path.
+    for (const auto& [other, value] : map_.entries()) {
+        if (slot_of(other.ifindex) == index)
+            return fill_slot(other, value);
+    }
+    return {};
 }
 
 std::optional<InterfaceWorkload> InterfaceMap::lookup(const InterfaceKey& key) const {

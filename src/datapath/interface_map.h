@@ -49,13 +49,21 @@ InterfaceKey interface_key_of(const fw_iface_key& key);
 Result<MacAddress> parse_mac(std::string_view text);
 std::string mac_to_string(const MacAddress& mac);
 
+// fw_ifaces_v1 (every entry) and its fast path fw_ifslots_v1 (abi.h): an entry also sits in
+// slot ifindex & (FW_IFACE_SLOTS - 1) when no other interface holds that slot. The programs
+// read a slot while this writes it, and an array slot is copied in place, not swapped, so a
+// slot never goes straight from one content to another: it is emptied first (the programs
+// then read the hash, already up to date), then filled. A program that read the slot's key
+// just before may still read a mix of the old and the new entry of the same interface (the
+// addresses it had and the ones it gets), never another interface's.
 class InterfaceMap {
 public:
     InterfaceMap() = default;
-    explicit InterfaceMap(TypedMap<fw_iface_key, fw_iface_info> map) : map_(std::move(map)) {}
+    InterfaceMap(TypedMap<fw_iface_key, fw_iface_info> map, TypedMap<uint32_t, fw_iface_slot> slots)
+        : map_(std::move(map)), slots_(std::move(slots)) {}
 
-    // Adds or replaces the entry (atomically for the programs: a hash map update swaps the
-    // whole value). Error: too many addresses, or the map is full.
+    // Adds or replaces the entry. Error: too many addresses, or the map is full. Not for
+    // concurrent use: one writer (the daemon's guard loop) at a time.
     Status put(const InterfaceKey& key, const InterfaceWorkload& info);
     Status erase(const InterfaceKey& key);
     std::optional<InterfaceWorkload> lookup(const InterfaceKey& key) const;
@@ -66,7 +74,11 @@ public:
     const std::string& name() const { return map_.name(); }
 
 private:
+    Status fill_slot(const fw_iface_key& key, const fw_iface_info& value);
+    Status empty_slot(uint32_t index);
+
     TypedMap<fw_iface_key, fw_iface_info> map_;
+    TypedMap<uint32_t, fw_iface_slot> slots_;
 };
 
 } // namespace flowwall::datapath

@@ -24,12 +24,15 @@ using nlohmann::json;
 
 std::optional<datapath::InterfaceWorkload> pinned_interface(const DaemonProcess& daemon,
                                                             const datapath::InterfaceKey& key) {
+    // The hash holds every entry (fw_ifslots_v1 is its fast path).
     auto fd = datapath::open_pinned_object(daemon.pin_dir() / FW_MAP_IFACES);
     if (!fd)
         return std::nullopt;
-    datapath::InterfaceMap map(
-        datapath::TypedMap<fw_iface_key, fw_iface_info>(fd.value().get(), FW_MAP_IFACES, 0));
-    return map.lookup(key);
+    datapath::TypedMap<fw_iface_key, fw_iface_info> map(fd.value().get(), FW_MAP_IFACES, 0);
+    auto value = map.lookup(datapath::iface_key_of(key));
+    if (!value)
+        return std::nullopt;
+    return datapath::interface_workload_of(*value);
 }
 
 bool holds(const datapath::InterfaceWorkload& entry, const Address& address) {

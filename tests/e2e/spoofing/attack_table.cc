@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -42,6 +43,25 @@ bool audited(const DaemonProcess& daemon, const std::string& src_ip, const std::
 }
 
 namespace {
+
+// Every counter that moved between two readings, for a row's failure message.
+std::string moved_counters(const std::array<fw_counter_value, FW_CTR_MAX>& before,
+                           const std::array<fw_counter_value, FW_CTR_MAX>& after) {
+    std::string moved;
+    for (uint32_t index = 0; index < FW_CTR_MAX; ++index)
+        if (after[index].packets != before[index].packets)
+            moved += std::string(" ") + datapath::counter_name(index) + " +" +
+                     std::to_string(after[index].packets - before[index].packets);
+    return moved.empty() ? " none" : moved;
+}
+
+std::array<fw_counter_value, FW_CTR_MAX> all_counters(const DaemonProcess& daemon) {
+    auto fd = datapath::open_pinned_object(daemon.pin_dir() / FW_MAP_STATS);
+    if (!fd)
+        return {};
+    datapath::CounterMap stats(fd.value().get(), FW_MAP_STATS);
+    return datapath::read_all_counters(stats);
+}
 
 std::string audit_lines_from(const DaemonProcess& daemon, const std::string& src_ip) {
     std::ifstream in(daemon.dir() / "audit.jsonl");
@@ -87,10 +107,12 @@ void run_attack_table(const std::vector<Attack>& all_attacks,
     for (const auto& attack : attacks) {
         SCOPED_TRACE("against flowwalld in block mode: " + attack.name);
         auto before = read_counters(daemon, attack);
+        const auto all_before = all_counters(daemon);
         const bool reached = attack.attempt();
         attack.undo();
         EXPECT_FALSE(reached) << "the attack got through";
         auto after = read_counters(daemon, attack);
+        const std::string moved = moved_counters(all_before, all_counters(daemon));
         int risen = 0;
         std::string report;
         for (const auto& name : attack.counters) {
@@ -103,10 +125,11 @@ void run_attack_table(const std::vector<Attack>& all_attacks,
             risen += *after[name] > was ? 1 : 0;
         }
         if (attack.any_counter) {
-            EXPECT_GE(risen, 1) << "no counter rose:" << report;
+            EXPECT_GE(risen, 1) << "no counter rose:" << report
+                                << "; counters that moved:" << moved;
         } else {
             EXPECT_EQ(risen, static_cast<int>(attack.counters.size()))
-                << "not every counter rose:" << report;
+                << "not every counter rose:" << report << "; counters that moved:" << moved;
         }
         if (!attack.audit_src.empty()) {
             EXPECT_TRUE(audited(daemon, attack.audit_src, attack.audit_dst))

@@ -300,9 +300,9 @@ TEST(SpoofingAttacks, OnTheDockerBridgeNothingGetsThroughAndLegitimateTrafficPas
         {.name = "5f subnet broadcast to :53 from the intruder's own address",
          .attempt =
              [&] { return datagram_reaches_db(intruder.v4, lab.broadcast_v4(), kBroadcastMac); },
-         // Not audited again: by identity it is 5e's flow (intruder -> world 53/udp), whose
-         // report the de-duplication interval folds this one into.
-         .counters = {"blocked"}},
+         .counters = {"blocked"},
+         .audit_src = intruder.v4.str(),
+         .audit_dst = lab.broadcast_v4().str()},
         {.name = "7a rogue router advertisement: the intruder as default router",
          .attempt =
              [&] {

@@ -28,6 +28,7 @@ TEST(SpoofingAttacks, InWorkloadPlacementQdiscBypassDoesNotSkipEnforcement) {
     const Workload& db = lab.add_workload("db");
     const Workload& intruder = lab.add_workload("intruder");
     UdpEchoServer outside(lab.hub_netns_path(), lab.gateway_v4(), kOutsidePort);
+    UdpEchoServer db_dns(db.netns_path, db.v4, 53);
     const MacAddress intruder_mac = interface_mac(intruder.netns_path, intruder.ifname);
     const MacAddress hub_mac = interface_mac(lab.hub_netns_path(), intruder.hub_ifname);
     const auto file =
@@ -46,6 +47,17 @@ TEST(SpoofingAttacks, InWorkloadPlacementQdiscBypassDoesNotSkipEnforcement) {
                      .build());
         return grows([&] { return outside.received(); }, before);
     };
+    // web's address on a datagram to db:53 (a flow the model allows web), sent past the
+    // intruder's egress program: only a check that knows where it came from can refuse it.
+    const auto forged_reaches_db = [&] {
+        const PacketSocket raw(intruder.netns_path, intruder.ifname, /*qdisc_bypass=*/true);
+        const size_t before = db_dns.received();
+        raw.send(PacketBuilder::udp(web.v4, 40000, db.v4, 53)
+                     .macs(intruder_mac, hub_mac)
+                     .payload_size(16)
+                     .build());
+        return grows([&] { return db_dns.received(); }, before);
+    };
     std::vector<Attack> attacks = {
         {.name = "6a UDP to the outside through the qdisc (the egress program sees it)",
          .attempt = [&] { return datagram_reaches_outside(false); },
@@ -57,11 +69,16 @@ TEST(SpoofingAttacks, InWorkloadPlacementQdiscBypassDoesNotSkipEnforcement) {
          .counters = {"blocked"},
          .audit_src = intruder.v4.str(),
          .audit_dst = lab.gateway_v4().str()},
+        {.name = "6c UDP to db:53 with web's address and PACKET_QDISC_BYPASS",
+         .attempt = forged_reaches_db,
+         .counters = {"spoofed"},
+         .audit_src = web.v4.str(),
+         .audit_dst = db.v4.str()},
     };
     run_attack_table(attacks, [&]() -> DaemonProcess& {
-        daemon = std::make_unique<DaemonProcess>(
-            std::vector<std::string>{"--docker", "false", "--endpoints-file", file.string(),
-                                     "--learning-period", "0s", "--after-learning", "block"});
+        daemon = std::make_unique<DaemonProcess>(std::vector<std::string>{
+            "--docker", "false", "--endpoints-file", file.string(), "--learning-period", "0s",
+            "--after-learning", "block", "--event-dedup-interval", "0s"});
         daemon->start();
         EXPECT_TRUE(daemon->cli({"model", "allow", "web", "db", "53/udp"}).ok());
         EXPECT_TRUE(eventually(

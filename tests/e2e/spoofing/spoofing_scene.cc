@@ -80,9 +80,12 @@ SpoofingScene::~SpoofingScene() {
 }
 
 void SpoofingScene::start_daemon() {
-    daemon_ = std::make_unique<DaemonProcess>(
-        std::vector<std::string>{"--docker", "false", "--endpoints-file", endpoints_file_.string(),
-                                 "--learning-period", "0s", "--after-learning", "block"});
+    daemon_ = std::make_unique<DaemonProcess>(std::vector<std::string>{
+        "--docker", "false", "--endpoints-file", endpoints_file_.string(), "--learning-period",
+        "0s", "--after-learning", "block",
+        // Every drop reported: each attack's audit record is its own, not folded into an
+        // earlier row's report of the same flow (by identity) within the interval.
+        "--event-dedup-interval", "0s"});
     daemon_->set_netns(lab_.bridge_netns_path());
     daemon_->start();
     for (const auto& [from, flow] :

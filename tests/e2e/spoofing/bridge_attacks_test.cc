@@ -101,7 +101,8 @@ std::vector<uint8_t> l3_bytes(const PacketBuilder& packet, size_t length) {
 }
 
 void set_db_sysctl(const Workload& w, const std::string& key, const std::string& value) {
-    ExecResult set = Lab::exec(w.netns, {"sh", "-c", "echo " + value + " > /proc/sys/net/" + key});
+    ExecResult set = Lab::exec("", {"nsenter", "--net=" + w.netns_path, "sh", "-c",
+                                    "echo " + value + " > /proc/sys/net/" + key});
     if (!set.ok())
         throw std::runtime_error("sysctl " + key + ": " + set.err);
 }
@@ -156,7 +157,7 @@ TEST(SpoofingAttacks, OnTheDockerBridgeNothingGetsThroughAndLegitimateTrafficPas
     };
     const auto forget_impersonation = [&](const Address& web_address) {
         const bool v4 = web_address.family() == AF_INET;
-        Lab::exec("", {"ip", "-n", intruder.netns, "addr", "del",
+        Lab::exec("", {"nsenter", "--net=" + intruder.netns_path, "ip", "addr", "del",
                        web_address.str() + (v4 ? "/32" : "/128"), "dev", "eth0"});
         ip(db, {"neigh", "flush", "all"});
     };

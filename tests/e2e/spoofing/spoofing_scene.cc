@@ -163,12 +163,13 @@ void send_udp(const Workload& from, const Address& src, const Address& dst, uint
 }
 
 std::string ip_output(const Workload& in, const std::vector<std::string>& args) {
-    std::vector<std::string> argv{"ip", "-n", in.netns};
+    // nsenter rather than `ip -n`: it also reaches a container's /proc/<pid>/ns/net.
+    std::vector<std::string> argv{"nsenter", "--net=" + in.netns_path, "ip"};
     argv.insert(argv.end(), args.begin(), args.end());
     ExecResult result = Lab::exec("", argv);
     if (!result.ok())
-        throw std::runtime_error("ip -n " + in.netns + " " + args.front() +
-                                 "... failed: " + result.err);
+        throw std::runtime_error("ip " + args.front() + "... in " + in.netns_path +
+                                 " failed: " + result.err);
     return result.out;
 }
 

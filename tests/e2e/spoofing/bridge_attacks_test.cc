@@ -387,6 +387,30 @@ TEST(SpoofingAttacks, OnTheDockerBridgeNothingGetsThroughAndLegitimateTrafficPas
         << "web -> db 53/udp";
     EXPECT_FALSE(tcp_connect(intruder.netns_path, db.v4, SpoofingScene::kDbPort).connected)
         << "intruder -> db 5432/tcp from its own address: not in the model";
+    // Path MTU discovery: db says web's datagrams are too big (ICMP fragmentation needed,
+    // next-hop MTU 1280, quoting web's real datagram); web's kernel takes the new MTU.
+    {
+        UdpClient client(web, db.v4, SpoofingScene::kDnsPort);
+        client.send("query");
+        EXPECT_TRUE(client.receives("query", kAllowTimeout));
+        const PacketSocket from_db(db.netns_path, db.ifname);
+        const std::string query = "query";
+        auto packet =
+            PacketBuilder::icmp(db.v4, web.v4, 3, 4)
+                .macs(db.mac, web.mac)
+                .payload(l3_bytes(
+                    PacketBuilder::udp(web.v4, client.port(), db.v4, SpoofingScene::kDnsPort)
+                        .payload(std::vector<uint8_t>(query.begin(), query.end())),
+                    33));
+        auto frame = packet.build();
+        const uint8_t mtu_1280[4] = {0, 0, 0x05, 0x00};
+        set_icmp_word(frame, packet.l4_offset(), std::span<const uint8_t, 4>(mtu_1280));
+        from_db.send(frame);
+        EXPECT_TRUE(poll_output(web, {"route", "get", db.v4.str()}, "mtu 1280",
+                                std::chrono::milliseconds(1000)))
+            << "web's route to db after the fragmentation-needed error: "
+            << ip_output(web, {"route", "get", db.v4.str()});
+    }
     // An ICMP error about a real flow reaches web: with db's port 53 closed, web's datagram
     // comes back as port unreachable, which a connected UDP socket reports as refused.
     scene.stop_db_udp();

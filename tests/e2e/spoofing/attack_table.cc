@@ -27,14 +27,16 @@ uint64_t datapath_counter(const DaemonProcess& daemon, const std::string& name) 
     throw std::runtime_error("the datapath has no counter named " + name);
 }
 
-bool audited(const DaemonProcess& daemon, const std::string& src_ip, const std::string& dst_ip) {
+bool audited(const DaemonProcess& daemon, const std::string& src_ip, const std::string& dst_ip,
+             const std::string& reason) {
     return eventually(
         [&] {
             std::ifstream in(daemon.dir() / "audit.jsonl");
             for (std::string line; std::getline(in, line);) {
                 auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
                 if (record.is_object() && record.value("src_ip", "") == src_ip &&
-                    record.value("dst_ip", "") == dst_ip)
+                    record.value("dst_ip", "") == dst_ip &&
+                    (reason.empty() || record.value("reason", "") == reason))
                     return true;
             }
             return false;
@@ -132,8 +134,9 @@ void run_attack_table(const std::vector<Attack>& all_attacks,
                 << "not every counter rose:" << report << "; counters that moved:" << moved;
         }
         if (!attack.audit_src.empty()) {
-            EXPECT_TRUE(audited(daemon, attack.audit_src, attack.audit_dst))
+            EXPECT_TRUE(audited(daemon, attack.audit_src, attack.audit_dst, attack.audit_reason))
                 << "no audit record from " << attack.audit_src << " to " << attack.audit_dst
+                << " (reason " << attack.audit_reason << ")"
                 << "; records from " << attack.audit_src << ":\n"
                 << audit_lines_from(daemon, attack.audit_src);
         }

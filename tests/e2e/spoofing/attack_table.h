@@ -26,6 +26,7 @@ struct Attack {
     // The audit record promised (empty: none is): its src_ip and dst_ip.
     std::string audit_src;
     std::string audit_dst;
+    std::string audit_reason; // its "reason" ("spoofed", "blocked"); empty: any
     // Undoes what a successful attempt changed (addresses added, poisoned tables).
     std::function<void()> undo = [] {};
 };
@@ -42,6 +43,7 @@ uint64_t datapath_counter(const DaemonProcess& daemon, const std::string& name);
 
 // True once the daemon's audit log holds a record from src_ip to dst_ip (waits up to 3 s:
 // the event pump writes records a little after the drop).
-bool audited(const DaemonProcess& daemon, const std::string& src_ip, const std::string& dst_ip);
+bool audited(const DaemonProcess& daemon, const std::string& src_ip, const std::string& dst_ip,
+             const std::string& reason = "");
 
 } // namespace flowwall::testing

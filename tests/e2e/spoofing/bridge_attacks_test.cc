@@ -176,7 +176,8 @@ TEST(SpoofingAttacks, OnTheDockerBridgeNothingGetsThroughAndLegitimateTrafficPas
              },
          .counters = {"blocked"},
          .audit_src = intruder.link_local.str(),
-         .audit_dst = db.link_local.str()},
+         .audit_dst = db.link_local.str(),
+         .audit_reason = "blocked"},
         {.name = "1b link-local UDP from intruder to db:53",
          .attempt =
              [&] {
@@ -225,6 +226,7 @@ TEST(SpoofingAttacks, OnTheDockerBridgeNothingGetsThroughAndLegitimateTrafficPas
          .counters = {"spoofed_l2", "spoofed"},
          .audit_src = web.v4.str(),
          .audit_dst = db.v4.str(),
+         .audit_reason = "spoofed",
          .undo = [&] { forget_impersonation(web.v4); }},
         {.name = "3b ND: intruder claims web's IPv6 address, then TCP to db:5432 as web",
          .attempt =
@@ -236,17 +238,20 @@ TEST(SpoofingAttacks, OnTheDockerBridgeNothingGetsThroughAndLegitimateTrafficPas
          .counters = {"spoofed_l2", "spoofed"},
          .audit_src = web.v6.str(),
          .audit_dst = db.v6.str(),
+         .audit_reason = "spoofed",
          .undo = [&] { forget_impersonation(web.v6); }},
         {.name = "4a UDP to db:53 with web's IPv4 address",
          .attempt = [&] { return datagram_reaches_db(web.v4, db.v4, db.mac); },
          .counters = {"spoofed"},
          .audit_src = web.v4.str(),
-         .audit_dst = db.v4.str()},
+         .audit_dst = db.v4.str(),
+         .audit_reason = "spoofed"},
         {.name = "4b UDP to db:53 with web's IPv6 address",
          .attempt = [&] { return datagram_reaches_db(web.v6, db.v6, db.mac); },
          .counters = {"spoofed"},
          .audit_src = web.v6.str(),
-         .audit_dst = db.v6.str()},
+         .audit_dst = db.v6.str(),
+         .audit_reason = "spoofed"},
         {.name = "4c a forged reply from db:53 into web's tracked UDP flow",
          .attempt =
              [&] {
@@ -261,13 +266,15 @@ TEST(SpoofingAttacks, OnTheDockerBridgeNothingGetsThroughAndLegitimateTrafficPas
              },
          .counters = {"spoofed"},
          .audit_src = db.v4.str(),
-         .audit_dst = web.v4.str()},
+         .audit_dst = web.v4.str(),
+         .audit_reason = "spoofed"},
         {.name = "5a subnet broadcast to :53 from an address no workload owns",
          .attempt =
              [&] { return datagram_reaches_db(stranger_v4, lab.broadcast_v4(), kBroadcastMac); },
          .counters = {"spoofed"},
          .audit_src = stranger_v4.str(),
-         .audit_dst = lab.broadcast_v4().str()},
+         .audit_dst = lab.broadcast_v4().str(),
+         .audit_reason = "spoofed"},
         {.name = "5b 255.255.255.255 to :53 from an address no workload owns",
          .attempt =
              [&] {
@@ -297,13 +304,15 @@ TEST(SpoofingAttacks, OnTheDockerBridgeNothingGetsThroughAndLegitimateTrafficPas
              },
          .counters = {"blocked"},
          .audit_src = intruder.link_local.str(),
-         .audit_dst = "ff02::1"},
+         .audit_dst = "ff02::1",
+         .audit_reason = "blocked"},
         {.name = "5f subnet broadcast to :53 from the intruder's own address",
          .attempt =
              [&] { return datagram_reaches_db(intruder.v4, lab.broadcast_v4(), kBroadcastMac); },
          .counters = {"blocked"},
          .audit_src = intruder.v4.str(),
-         .audit_dst = lab.broadcast_v4().str()},
+         .audit_dst = lab.broadcast_v4().str(),
+         .audit_reason = "blocked"},
         {.name = "7a rogue router advertisement: the intruder as default router",
          .attempt =
              [&] {
@@ -364,7 +373,8 @@ TEST(SpoofingAttacks, OnTheDockerBridgeNothingGetsThroughAndLegitimateTrafficPas
              },
          .counters = {"icmp_unmatched"},
          .audit_src = intruder.v4.str(),
-         .audit_dst = db.v4.str()},
+         .audit_dst = db.v4.str(),
+         .audit_reason = "icmp_unmatched"},
     };
 
     run_attack_table(attacks, [&]() -> DaemonProcess& {

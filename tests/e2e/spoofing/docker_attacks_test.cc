@@ -85,7 +85,8 @@ TEST(SpoofingAttacks, OnRealDockerContainers) {
          .attempt = [&] { return datagram_reaches_db(web.v4, db.v4, db.mac); },
          .counters = {"spoofed"},
          .audit_src = web.v4.str(),
-         .audit_dst = db.v4.str()},
+         .audit_dst = db.v4.str(),
+         .audit_reason = "spoofed"},
         {.name = "D2 ARP: intruder claims web's address, then TCP to db:5432 as web",
          .attempt =
              [&] {
@@ -105,6 +106,7 @@ TEST(SpoofingAttacks, OnRealDockerContainers) {
          .counters = {"spoofed_l2", "spoofed"},
          .audit_src = web.v4.str(),
          .audit_dst = db.v4.str(),
+         .audit_reason = "spoofed",
          .undo =
              [&] {
                  Lab::exec("", {"nsenter", "--net=" + intruder.netns_path, "ip", "addr", "del",
@@ -115,7 +117,8 @@ TEST(SpoofingAttacks, OnRealDockerContainers) {
          .attempt = [&] { return datagram_reaches_db(unowned, broadcast, kBroadcastMac); },
          .counters = {"spoofed"},
          .audit_src = unowned.str(),
-         .audit_dst = broadcast.str()},
+         .audit_dst = broadcast.str(),
+         .audit_reason = "spoofed"},
         {.name = "D4 link-local UDP from the intruder to db:53",
          .attempt =
              [&] {
@@ -125,7 +128,8 @@ TEST(SpoofingAttacks, OnRealDockerContainers) {
              },
          .counters = {"blocked"},
          .audit_src = intruder.link_local.str(),
-         .audit_dst = db.link_local.str()},
+         .audit_dst = db.link_local.str(),
+         .audit_reason = "blocked"},
     };
 
     std::unique_ptr<DaemonProcess> daemon;

@@ -63,17 +63,20 @@ TEST(SpoofingAttacks, InWorkloadPlacementQdiscBypassDoesNotSkipEnforcement) {
          .attempt = [&] { return datagram_reaches_outside(false); },
          .counters = {"blocked"},
          .audit_src = intruder.v4.str(),
-         .audit_dst = lab.gateway_v4().str()},
+         .audit_dst = lab.gateway_v4().str(),
+         .audit_reason = "blocked"},
         {.name = "6b the same with PACKET_QDISC_BYPASS (no egress hook runs)",
          .attempt = [&] { return datagram_reaches_outside(true); },
          .counters = {"blocked"},
          .audit_src = intruder.v4.str(),
-         .audit_dst = lab.gateway_v4().str()},
+         .audit_dst = lab.gateway_v4().str(),
+         .audit_reason = "blocked"},
         {.name = "6c UDP to db:53 with web's address and PACKET_QDISC_BYPASS",
          .attempt = forged_reaches_db,
          .counters = {"spoofed"},
          .audit_src = web.v4.str(),
-         .audit_dst = db.v4.str()},
+         .audit_dst = db.v4.str(),
+         .audit_reason = "spoofed"},
     };
     run_attack_table(attacks, [&]() -> DaemonProcess& {
         daemon = std::make_unique<DaemonProcess>(std::vector<std::string>{

@@ -123,6 +123,8 @@ web::HealthReport gather_health(const WebTargets& targets) {
     }
     if (!snapshot->ipcache_error.empty())
         reasons += "ipcache: " + snapshot->ipcache_error + "\n";
+    if (!snapshot->interface_error.empty())
+        reasons += "interface map: " + snapshot->interface_error + "\n";
     std::string fail_mode =
         std::string("fail mode: ") + (datapath_fails_closed(targets.maps) ? "closed" : "open");
     if (reasons.empty())

@@ -66,6 +66,10 @@ TEST(InterfaceMapDaemon, HostPeersOfTheDockerBridgeCopyCarryTheirWorkloads) {
             << "link-local addresses are the workload's in the ipcache";
     }
 
+    const json map_status = daemon.cli_json({"status"}).at("datapath").at("interface_map");
+    EXPECT_EQ(map_status.at("entries"), 4) << map_status.dump();
+    EXPECT_TRUE(map_status.at("error").is_null()) << map_status.dump();
+
     // An address web gains is in its entry within a reconcile or two, and gone once removed.
     const Workload& web = scene.web();
     const datapath::InterfaceKey web_key{bridge_cookie, static_cast<uint32_t>(web.hub_ifindex)};

@@ -48,18 +48,19 @@ static __always_inline void fw_flow_ends(const struct fw_packet* pkt, __u32 dire
                                          struct fw_policy_key* flow, int* workload_unidentified) {
     __u8 src_in_ipcache = 0, dst_in_ipcache = 0;
     int own_is_src = direction == FW_DIR_FROM_WORKLOAD;
+    int guarded = fw_is_set(iface);
 
     flow->src_identity =
-        iface && own_is_src
+        guarded && own_is_src
             ? iface->identity
             : fw_identity_of(pkt->tuple.family, &pkt->tuple.src_addr, &src_in_ipcache);
     flow->dst_identity =
-        iface && !own_is_src
+        guarded && !own_is_src
             ? iface->identity
             : fw_identity_of(pkt->tuple.family, &pkt->tuple.dst_addr, &dst_in_ipcache);
     flow->dst_port = pkt->policy_port;
     flow->protocol = pkt->tuple.protocol;
-    if (iface)
+    if (guarded)
         *workload_unidentified = 0;
     else if (own_is_src)
         *workload_unidentified = !src_in_ipcache;
@@ -141,7 +142,7 @@ static __always_inline __u32 fw_judge(struct __sk_buff* skb, __u32 direction) {
 
     /* What the workload sends must be its own to say (lib/sender.h), before any verdict that
      * believes the packet: every packet, whatever the mode and fail mode. */
-    if (iface && direction == FW_DIR_FROM_WORKLOAD) {
+    if (direction == FW_DIR_FROM_WORKLOAD && fw_is_set(iface)) {
         checked = fw_sender_check(data, data_end, &pkt, reason, iface);
         if (checked == FW_REASON_SPOOFED) {
             fw_report_drop(skb, &pkt, direction, iface, checked);

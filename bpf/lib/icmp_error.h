@@ -138,10 +138,10 @@ static __always_inline __u32 fw_icmp_error_verdict(void* data, void* data_end,
         return FW_REASON_ICMP_CONTROL;
 
     /* The quoted packet went from the error's destination to the quoted destination. */
-    src_identity = direction == FW_DIR_TO_WORKLOAD && iface
+    src_identity = direction == FW_DIR_TO_WORKLOAD && fw_is_set(iface)
                        ? iface->identity
                        : fw_identity_of(inner.family, &inner.src_addr, &in_ipcache);
-    dst_identity = direction == FW_DIR_FROM_WORKLOAD && iface
+    dst_identity = direction == FW_DIR_FROM_WORKLOAD && fw_is_set(iface)
                        ? iface->identity
                        : fw_identity_of(inner.family, &inner.dst_addr, &in_ipcache);
     if (fw_flow_would_pass(src_identity, dst_identity, has_ports ? bpf_ntohs(inner.dst_port) : 0,

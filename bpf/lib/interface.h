@@ -57,6 +57,16 @@ static __always_inline const struct fw_iface_info* fw_interface_of(struct __sk_b
     return bpf_map_lookup_elem(&fw_ifaces_v1, &key);
 }
 
+/* Whether an entry was found, as a plain number: without the barrier, clang at -O1 may fold
+ * the pointer into a bitwise expression with other conditions, which the verifier refuses
+ * ("bitwise operator on pointer prohibited"). */
+static __always_inline int fw_is_set(const struct fw_iface_info* iface) {
+    int set = iface != NULL;
+
+    asm volatile("" : "+r"(set));
+    return set;
+}
+
 static __always_inline int fw_mac_equal(const __u8* a, const __u8* b) {
     return *(const __u32*)a == *(const __u32*)b && *(const __u16*)(a + 4) == *(const __u16*)(b + 4);
 }

@@ -4,6 +4,9 @@
 // next to the legitimate packet of the same kind. BPF_PROG_TEST_RUN runs the programs on the
 // loopback device of the test's namespace, so that is the guarded interface here.
 #include <linux/if_ether.h>
+#include <sched.h>
+
+#include <thread>
 
 #include "src/datapath/netns.h"
 #include "tests/bpf/firewall_fixture.h"
@@ -318,6 +321,45 @@ TEST_F(Sender, AnEntryOfAnotherNamespaceDoesNotApply) {
     ASSERT_TRUE(maps().ifaces.put(key, entry_of(web, web_mac, web_ll)).ok());
     EXPECT_EQ(from_web(PacketBuilder::udp(db.v4, 53, web.v4, 40000)), Verdict::drop);
     EXPECT_EQ(counter(FW_REASON_SPOOFED), 0u) << "same ifindex, other namespace: not this one";
+}
+
+// The programs key the entry with the namespace of the device the packet crosses, the number
+// SO_NETNS_COOKIE gives user space for that namespace: a run on the loopback device of a
+// fresh namespace (ifindex 1 there too) finds the entry made for that namespace only.
+TEST_F(Sender, TheKernelAndUserSpaceAgreeOnTheDevicesNamespace) {
+    ASSERT_TRUE(maps().ifaces.erase(loopback_key()).ok());
+    const auto forged = PacketBuilder::udp(db.v4, 53, web.v4, 40000).build();
+    std::optional<Verdict> in_fresh;
+    std::string failure;
+    std::thread([&] {
+        if (::unshare(CLONE_NEWNET) != 0) {
+            failure = "unshare(CLONE_NEWNET) failed";
+            return;
+        }
+        auto cookie = datapath::netns_cookie_in_entered_netns();
+        if (!cookie.ok()) {
+            failure = cookie.error().to_string();
+            return;
+        }
+        auto put = maps().ifaces.put({cookie.value(), 1}, entry_of(web, web_mac, web_ll));
+        if (!put.ok()) {
+            failure = put.error().to_string();
+            return;
+        }
+        auto result = datapath::test_run(firewall_->program_fd(FirewallProgram::from_workload),
+                                         forged);
+        if (result.ok())
+            in_fresh = verdict_of(result.value().retval);
+    }).join();
+    ASSERT_TRUE(failure.empty()) << failure;
+    ASSERT_TRUE(in_fresh.has_value());
+    EXPECT_EQ(*in_fresh, Verdict::drop);
+    EXPECT_EQ(counter(FW_REASON_SPOOFED), 1u);
+    // Here, the same ifindex in the test's own namespace has no entry: judged by address
+    // (db -> web 40000/udp is outside the model: blocked, not spoofed).
+    EXPECT_EQ(from_web(forged), Verdict::drop);
+    EXPECT_EQ(counter(FW_REASON_SPOOFED), 1u);
+    EXPECT_EQ(counter(FW_REASON_BLOCKED), 1u);
 }
 
 // fw_ifslots_v1 holds one interface per slot; another one on the same slot is found in

@@ -14,6 +14,13 @@
 // A bare SYN is judged in full every time it is seen (bpf/lib/conntrack.h), so repeating
 // one measures a new connection each time: lookups and verdict.
 //
+// The packets leave through an interface with an fw_ifaces_v1 entry (the loopback device
+// BPF_PROG_TEST_RUN runs on), as on a node where the daemon guards every workload: each one
+// is checked against the sender's entry, among `entries` entries of other interfaces. So the
+// sender is one workload (identity 0), talking to random peers; the "arp" case is an ARP
+// request of its own (the L2 checks), "unguarded_established" the established case on an
+// interface without entry (the lookup misses: the behaviour before the interface map).
+//
 //   bench/datapath_bench [--json] [--rounds N] [--packets N] [--repeat N]
 #include <algorithm>
 #include <cstdio>
@@ -29,6 +36,7 @@
 #include "src/common/ip_address.h"
 #include "src/datapath/firewall_object.h"
 #include "src/datapath/map_keys.h"
+#include "src/datapath/netns.h"
 #include "src/datapath/test_run.h"
 #include "tests/support/packet_builder.h"
 
@@ -68,12 +76,19 @@ Address address_of(uint32_t i) {
 
 constexpr uint16_t service_port = 5432;
 
-// A fresh firewall with `entries` workloads, each in block mode, and 2 x `entries` flows in
-// the model: i -> i+1 on the service port, TCP and UDP.
+// The entry of the sending workload's interface (loopback, where the test runs happen).
+flowwall::datapath::InterfaceKey sender_interface() {
+    return {flowwall::datapath::netns_cookie_of("").value_or_throw(), 1};
+}
+
+// A fresh firewall with `entries` workloads, each in block mode, and 4 x `entries` flows in
+// the model: i -> i+1 and 0 -> i on the service port, TCP and UDP; `entries` interface
+// entries, workload 0's on the loopback device.
 std::unique_ptr<FirewallObject> populated_firewall(uint32_t entries) {
     flowwall::datapath::FirewallOptions options;
     options.capacities.ipcache_entries = entries + 16;
-    options.capacities.policy_entries = 2 * entries + 16;
+    options.capacities.policy_entries = 4 * entries + 16;
+    options.capacities.interface_entries = entries + 16;
     options.capacities.mode_entries = first_identity + entries; // array indexed by identity
     options.capacities.conntrack_entries = 1 << 20;
     auto firewall = FirewallObject::load(options).value_or_throw();
@@ -84,11 +99,29 @@ std::unique_ptr<FirewallObject> populated_firewall(uint32_t entries) {
             .value_or_throw();
         maps.modes.update(first_identity + i, {FW_MODE_BLOCK}).value_or_throw();
         for (uint8_t protocol : {IPPROTO_TCP, IPPROTO_UDP}) {
-            auto flow = flowwall::datapath::policy_key(
-                first_identity + i, first_identity + (i + 1) % entries, service_port, protocol);
-            maps.policy.update(flow, {FW_POLICY_F_MANUAL}).value_or_throw();
+            for (uint32_t peer : {(i + 1) % entries, i}) {
+                uint32_t src = peer == i ? 0 : i; // i -> i+1, then 0 -> i
+                auto flow = flowwall::datapath::policy_key(
+                    first_identity + src, first_identity + peer, service_port, protocol);
+                maps.policy.update(flow, {FW_POLICY_F_MANUAL}).value_or_throw();
+            }
+        }
+        // Other interfaces, in another namespace: one per workload, up to the slots there
+        // are (a node has hundreds of workloads, not 100,000; past the slots they would share
+        // slots and be found in the hash).
+        if (i < FW_IFACE_SLOTS - 2) {
+            flowwall::datapath::InterfaceWorkload other{
+                .identity = first_identity + i, .mac = std::nullopt, .addresses = {ip}};
+            maps.ifaces.put({0x5eed0000ull, 2 + i}, other).value_or_throw();
         }
     }
+    auto sender = flowwall::IpAddress::parse(address_of(0).str()).value();
+    flowwall::datapath::InterfaceWorkload own{
+        .identity = first_identity,
+        .mac = flowwall::datapath::MacAddress{0x02, 0x00, 0x00, 0x00, 0x00, 0x01},
+        .addresses = {flowwall::IpAddress::parse("198.19.255.1").value(), sender,
+                      flowwall::IpAddress::parse("fe80::1").value()}};
+    maps.ifaces.put(sender_interface(), own).value_or_throw();
     return firewall;
 }
 
@@ -100,8 +133,8 @@ std::vector<std::vector<uint8_t>> opening_mix(uint32_t entries, int count, uint1
     std::uniform_int_distribution<uint32_t> pick(0, entries - 1);
     std::vector<std::vector<uint8_t>> frames;
     for (int k = 0; k < count; ++k) {
-        uint32_t i = pick(random);
-        uint32_t peer = (i + 1) % entries;
+        uint32_t i = 0; // the guarded sender
+        uint32_t peer = pick(random);
         uint16_t dport = denied ? service_port + 1 : service_port;
         auto sport = static_cast<uint16_t>(port_base + k);
         frames.push_back(
@@ -146,7 +179,7 @@ std::vector<CaseResult> run_entries(uint32_t entries, int empty_fd, const Settin
     auto firewall = populated_firewall(entries);
     const int fw = firewall->program_fd(FirewallProgram::from_workload);
     std::vector<double> est, est_empty, allowed, allowed_empty, denied, denied_empty, udp,
-        udp_empty;
+        udp_empty, arp, arp_empty, bare, bare_empty;
 
     // (a) established: open the connections once, then measure their later packets.
     const int repeat = settings.repeat;
@@ -179,10 +212,25 @@ std::vector<CaseResult> run_entries(uint32_t entries, int empty_fd, const Settin
         udp_empty.push_back(mean_ns(empty_fd, flows, repeat));
         udp.push_back(mean_ns(fw, flows, repeat));
     }
+    // ARP: the sender's own request (who-has 198.18.0.2 tell 198.18.0.1, its MAC).
+    const std::vector<std::vector<uint8_t>> requests(static_cast<size_t>(settings.packets),
+                                                     PacketBuilder::arp().build());
+    for (int round = 0; round < settings.rounds; ++round) {
+        arp_empty.push_back(mean_ns(empty_fd, requests, repeat));
+        arp.push_back(mean_ns(fw, requests, repeat));
+    }
+    // The established packets again, on an interface without entry.
+    firewall->maps().ifaces.erase(sender_interface()).value_or_throw();
+    for (int round = 0; round < settings.rounds; ++round) {
+        bare_empty.push_back(mean_ns(empty_fd, established, repeat));
+        bare.push_back(mean_ns(fw, established, repeat));
+    }
     return {{"established", entries, median(est), median(est_empty)},
             {"new_allowed", entries, median(allowed), median(allowed_empty)},
             {"new_denied", entries, median(denied), median(denied_empty)},
-            {"established_udp", entries, median(udp), median(udp_empty)}};
+            {"established_udp", entries, median(udp), median(udp_empty)},
+            {"arp", entries, median(arp), median(arp_empty)},
+            {"unguarded_established", entries, median(bare), median(bare_empty)}};
 }
 
 Settings parse_args(int argc, char** argv) {
@@ -237,10 +285,10 @@ int main(int argc, char** argv) try {
                       << "\n";
         return 0;
     }
-    std::printf("%-15s %8s %14s %10s %12s\n", "case", "entries", "from_workload", "empty",
+    std::printf("%-21s %8s %14s %10s %12s\n", "case", "entries", "from_workload", "empty",
                 "difference");
     for (const auto& r : results)
-        std::printf("%-15s %8u %11.1f ns %7.1f ns %+9.1f ns\n", r.name.c_str(), r.entries,
+        std::printf("%-21s %8u %11.1f ns %7.1f ns %+9.1f ns\n", r.name.c_str(), r.entries,
                     r.ns_per_packet, r.empty_ns_per_packet,
                     r.ns_per_packet - r.empty_ns_per_packet);
     return 0;

@@ -16,10 +16,13 @@
  */
 #include "lib/common.h"
 #include "lib/conntrack.h"
+#include "lib/icmp_error.h"
 #include "lib/identity.h"
+#include "lib/interface.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/report.h"
+#include "lib/sender.h"
 #include "lib/stats.h"
 #include "lib/verdict.h"
 
@@ -36,23 +39,64 @@ static __always_inline void fw_linearize_headers(struct __sk_buff* skb) {
         bpf_skb_pull_data(skb, want);
 }
 
-static __always_inline __u32 fw_judge_new_connection(struct __sk_buff* skb,
-                                                     const struct fw_packet* pkt, __u32 direction) {
-    __u8 src_in_ipcache, dst_in_ipcache;
-    struct fw_policy_key flow = {
-        .src_identity = fw_identity_of(pkt->tuple.family, &pkt->tuple.src_addr, &src_in_ipcache),
-        .dst_identity = fw_identity_of(pkt->tuple.family, &pkt->tuple.dst_addr, &dst_in_ipcache),
-        .dst_port = pkt->policy_port,
-        .protocol = pkt->tuple.protocol,
+/* The identities of a packet's two ends. The guarded workload's own end (the source of what
+ * it sends, the destination of what it gets) is the interface's entry when there is one,
+ * whatever the address says (broadcast, multicast, link-local included); otherwise the
+ * address's, as before the interface map. *workload_unidentified: that end has neither. */
+static __always_inline void fw_flow_ends(const struct fw_packet* pkt, __u32 direction,
+                                         const struct fw_iface_info* iface,
+                                         struct fw_policy_key* flow, int* workload_unidentified) {
+    __u8 src_in_ipcache = 0, dst_in_ipcache = 0;
+    int own_is_src = direction == FW_DIR_FROM_WORKLOAD;
+    int guarded = fw_is_set(iface);
+
+    flow->src_identity =
+        guarded && own_is_src
+            ? iface->identity
+            : fw_identity_of(pkt->tuple.family, &pkt->tuple.src_addr, &src_in_ipcache);
+    flow->dst_identity =
+        guarded && !own_is_src
+            ? iface->identity
+            : fw_identity_of(pkt->tuple.family, &pkt->tuple.dst_addr, &dst_in_ipcache);
+    flow->dst_port = pkt->policy_port;
+    flow->protocol = pkt->tuple.protocol;
+    if (guarded)
+        *workload_unidentified = 0;
+    else if (own_is_src)
+        *workload_unidentified = !src_in_ipcache;
+    else
+        *workload_unidentified =
+            !dst_in_ipcache && fw_addr_is_unicast(pkt->tuple.family, &pkt->tuple.dst_addr);
+}
+
+static __always_inline void fw_report_drop(struct __sk_buff* skb, const struct fw_packet* pkt,
+                                           __u32 direction, const struct fw_iface_info* iface,
+                                           __u32 reason) {
+    struct fw_policy_key flow = {};
+    int workload_unidentified;
+
+    fw_flow_ends(pkt, direction, iface, &flow, &workload_unidentified);
+    struct fw_report report = {
+        .pkt = pkt,
+        .flow = &flow,
+        .kind = FW_EVENT_DROP,
+        .reason = reason,
+        .direction = direction,
+        .ifindex = skb->ifindex,
     };
-    /* The workload's own end: the source of what it sends, the destination of what it gets. */
-    int workload_unidentified =
-        direction == FW_DIR_FROM_WORKLOAD
-            ? !src_in_ipcache
-            : !dst_in_ipcache && fw_addr_is_unicast(pkt->tuple.family, &pkt->tuple.dst_addr);
-    __u32 reason = fw_verdict_new_flow(&flow, workload_unidentified);
-    __u32 kind = fw_event_kind_of(reason);
-    __u32 failure;
+    fw_report_send(&report, bpf_ktime_get_coarse_ns());
+}
+
+static __always_inline __u32 fw_judge_new_connection(struct __sk_buff* skb,
+                                                     const struct fw_packet* pkt, __u32 direction,
+                                                     const struct fw_iface_info* iface) {
+    struct fw_policy_key flow = {};
+    int workload_unidentified;
+    __u32 reason, kind, failure;
+
+    fw_flow_ends(pkt, direction, iface, &flow, &workload_unidentified);
+    reason = fw_verdict_new_flow(&flow, workload_unidentified);
+    kind = fw_event_kind_of(reason);
 
     if (reason == FW_REASON_LEARNED) {
         failure = fw_policy_learn(&flow);
@@ -61,14 +105,14 @@ static __always_inline __u32 fw_judge_new_connection(struct __sk_buff* skb,
              * map, so a flood of new flows cannot grow the daemon's memory past the map's
              * capacity, and nothing shows as learned that would be blocked after learning.
              * The counter says how many were missed. */
-            fw_count(&fw_stats_v2, failure, 0);
+            fw_count(&fw_stats_v3, failure, 0);
             kind = 0;
         }
     }
     if (!fw_reason_is_drop(reason) && pkt->tuple.protocol != IPPROTO_TCP) {
         failure = fw_ct_create(pkt, flow.src_identity, flow.dst_identity, reason, bpf_jiffies64());
         if (failure)
-            fw_count(&fw_stats_v2, failure, 0);
+            fw_count(&fw_stats_v3, failure, 0);
     }
     if (kind) {
         struct fw_report report = {
@@ -85,27 +129,50 @@ static __always_inline __u32 fw_judge_new_connection(struct __sk_buff* skb,
 }
 
 static __always_inline __u32 fw_judge(struct __sk_buff* skb, __u32 direction) {
+    const struct fw_iface_info* iface;
     struct fw_packet pkt = {};
-    __u32 reason;
+    void *data, *data_end;
+    __u32 reason, checked;
 
     fw_linearize_headers(skb);
-    reason = fw_parse((void*)(long)skb->data, (void*)(long)skb->data_end, &pkt);
+    data = (void*)(long)skb->data;
+    data_end = (void*)(long)skb->data_end;
+    iface = fw_interface_of(skb);
+    reason = fw_parse(data, data_end, &pkt);
+
+    /* What the workload sends must be its own to say (lib/sender.h), before any verdict that
+     * believes the packet: every packet, whatever the mode and fail mode. */
+    if (direction == FW_DIR_FROM_WORKLOAD && fw_is_set(iface)) {
+        checked = fw_sender_check(data, data_end, &pkt, reason, iface);
+        if (checked == FW_REASON_SPOOFED) {
+            fw_report_drop(skb, &pkt, direction, iface, checked);
+            return checked;
+        }
+        if (checked != FW_SENDER_OK)
+            return checked;
+    }
+    if (reason == FW_REASON_ICMP_CONTROL && fw_icmp_is_error(&pkt)) {
+        reason = fw_icmp_error_verdict(data, data_end, &pkt, direction, iface);
+        if (reason == FW_REASON_ICMP_UNMATCHED)
+            fw_report_drop(skb, &pkt, direction, iface, reason);
+        return reason;
+    }
     if (reason != FW_PARSED)
         return reason;
 
     /* TCP needs no conntrack (lib/conntrack.h): its flags tell an opening SYN from the rest. */
     if (pkt.tuple.protocol == IPPROTO_TCP)
-        return fw_tcp_is_opening(&pkt) ? fw_judge_new_connection(skb, &pkt, direction)
+        return fw_tcp_is_opening(&pkt) ? fw_judge_new_connection(skb, &pkt, direction, iface)
                                        : FW_REASON_TCP_ESTABLISHED;
 
     reason = fw_ct_lookup(&pkt, bpf_jiffies64());
     if (reason != FW_CT_MISS)
         return reason;
-    return fw_judge_new_connection(skb, &pkt, direction);
+    return fw_judge_new_connection(skb, &pkt, direction, iface);
 }
 
 static __always_inline int fw_tc_verdict(struct __sk_buff* skb, __u32 reason) {
-    fw_count(&fw_stats_v2, reason, skb->len);
+    fw_count(&fw_stats_v3, reason, skb->len);
     return fw_reason_is_drop(reason) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 }
 

@@ -22,7 +22,7 @@ struct {
     __uint(max_entries, FW_CTR_MAX);
     __type(key, __u32);
     __type(value, struct fw_counter_value);
-} fw_xstats_v2 SEC(".maps");
+} fw_xstats_v3 SEC(".maps");
 
 /* Source address of an IPv4/IPv6 frame; 0 if there is none to read. */
 static __always_inline int fw_source_of(void* data, void* data_end, struct fw_cidr_key* key) {
@@ -64,7 +64,7 @@ int uplink_prefilter(struct xdp_md* ctx) {
     if (fw_source_of(data, data_end, &source) && bpf_map_lookup_elem(&fw_deny_v1, &source))
         reason = FW_REASON_CIDR_DENY;
 
-    fw_count(&fw_xstats_v2, reason, data_end - data);
+    fw_count(&fw_xstats_v3, reason, data_end - data);
     return reason == FW_REASON_CIDR_DENY ? XDP_DROP : XDP_PASS;
 }
 

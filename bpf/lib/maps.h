@@ -84,6 +84,24 @@ struct {
     __uint(max_entries, FW_CTR_MAX);
     __type(key, __u32);
     __type(value, struct fw_counter_value);
-} fw_stats_v2 SEC(".maps");
+} fw_stats_v3 SEC(".maps");
+
+/* The workload behind each guarded interface (abi.h, struct fw_iface_key): looked up once
+ * per packet, before anything the packet says is believed. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, FW_DEFAULT_IFACES_ENTRIES);
+    __type(key, struct fw_iface_key);
+    __type(value, struct fw_iface_info);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+} fw_ifaces_v1 SEC(".maps");
+
+/* Its fast path (abi.h, struct fw_iface_slot). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, FW_IFACE_SLOTS);
+    __type(key, __u32);
+    __type(value, struct fw_iface_slot);
+} fw_ifslots_v1 SEC(".maps");
 
 #endif /* FW_BPF_MAPS_H */

@@ -6,7 +6,8 @@
  * decides the packet (not IP, fragment, ICMP control message, malformed).
  *
  * Defined verdicts for odd packets (documented in docs/datapath.md):
- *  - not IPv4/IPv6 (ARP, other ethertypes): pass, FW_REASON_NOT_IP
+ *  - not IPv4/IPv6 (ARP, other ethertypes): pass, FW_REASON_NOT_IP (ARP from a workload
+ *    with an interface entry is checked in lib/sender.h)
  *  - VLAN tags (802.1Q, 802.1ad) still in the frame: up to FW_MAX_VLAN_TAGS are skipped and
  *    the packet inside is judged like an untagged one; more: drop, FW_REASON_MALFORMED
  *  - headers cut short, IPv4 IHL < 5, wrong IP version, more than FW_MAX_IPV6_EXT extension
@@ -62,7 +63,11 @@ struct fw_packet {
     struct fw_tuple tuple; /* as on the wire */
     __u16 policy_port;     /* destination port in host order; 0 without ports */
     __u8 tcp_flags;
+    __u8 icmp_type; /* ICMP/ICMPv6 only */
+    __u8 icmp_code; /* ICMP/ICMPv6 only */
     __u8 pad;
+    __be16 eth_proto; /* ethertype past the VLAN tags */
+    __u16 l4_offset;  /* from the start of the frame; 0 when parsing stopped before L4 */
 };
 
 /* linux/icmp.h pulls in libc headers that do not build for the BPF target, so the few
@@ -75,15 +80,27 @@ struct fw_icmp_hdr {
     __be16 echo_sequence;
 };
 
-#define FW_ICMP_ECHOREPLY      0
-#define FW_ICMP_DEST_UNREACH   3
-#define FW_ICMP_SOURCE_QUENCH  4
-#define FW_ICMP_REDIRECT       5
-#define FW_ICMP_ECHO           8
-#define FW_ICMP_TIME_EXCEEDED  11
-#define FW_ICMP_PARAMETERPROB  12
-#define FW_ICMPV6_ECHO_REQUEST 128
-#define FW_ICMPV6_ECHO_REPLY   129
+#define FW_ICMP_ECHOREPLY        0
+#define FW_ICMP_DEST_UNREACH     3
+#define FW_ICMP_SOURCE_QUENCH    4
+#define FW_ICMP_REDIRECT         5
+#define FW_ICMP_ECHO             8
+#define FW_ICMP_ROUTERADVERT     9
+#define FW_ICMP_TIME_EXCEEDED    11
+#define FW_ICMP_PARAMETERPROB    12
+#define FW_ICMPV6_ECHO_REQUEST   128
+#define FW_ICMPV6_ECHO_REPLY     129
+#define FW_ICMPV6_MLD_REPORT     131
+#define FW_ICMPV6_ROUTER_SOLICIT 133
+#define FW_ICMPV6_ROUTER_ADVERT  134
+#define FW_ICMPV6_NEIGH_SOLICIT  135
+#define FW_ICMPV6_NEIGH_ADVERT   136
+#define FW_ICMPV6_REDIRECT       137
+#define FW_ICMPV6_MLD2_REPORT    143
+
+#ifndef ETH_P_ARP
+#define ETH_P_ARP 0x0806
+#endif
 
 /* An 802.1Q/802.1ad tag as it sits in the frame after the MAC addresses' ethertype. */
 struct fw_vlan_hdr {
@@ -123,10 +140,24 @@ static __always_inline int fw_icmpv6_is_echo(__u8 type) {
     return type == FW_ICMPV6_ECHO_REQUEST || type == FW_ICMPV6_ECHO_REPLY;
 }
 
+/* The verifier tracks a packet pointer's range only when its variable offset is provably
+ * small: transport headers found past this offset are not looked into again. */
+#define FW_MAX_L4_OFFSET 1023
+
+/* The transport header parsed into pkt, or NULL (none, or beyond FW_MAX_L4_OFFSET). */
+static __always_inline void* fw_l4_header(void* data, const struct fw_packet* pkt) {
+    __u32 offset = pkt->l4_offset;
+
+    if (offset == 0 || offset > FW_MAX_L4_OFFSET)
+        return NULL;
+    return data + (offset & FW_MAX_L4_OFFSET);
+}
+
 /* Fills the ports of pkt from the transport header at l4. */
-static __always_inline __u32 fw_parse_l4(void* l4, void* data_end, __u8 protocol,
+static __always_inline __u32 fw_parse_l4(void* data, void* l4, void* data_end, __u8 protocol,
                                          struct fw_packet* pkt) {
     pkt->tuple.protocol = protocol;
+    pkt->l4_offset = l4 - data;
 
     switch (protocol) {
     case IPPROTO_TCP: {
@@ -159,6 +190,8 @@ static __always_inline __u32 fw_parse_l4(void* l4, void* data_end, __u8 protocol
 
         if ((void*)(icmp + 1) > data_end)
             return FW_REASON_MALFORMED;
+        pkt->icmp_type = icmp->type;
+        pkt->icmp_code = icmp->code;
         control = protocol == IPPROTO_ICMP ? fw_icmp_is_control(icmp->type)
                                            : fw_icmpv6_is_control(icmp->type);
         if (control)
@@ -176,7 +209,8 @@ static __always_inline __u32 fw_parse_l4(void* l4, void* data_end, __u8 protocol
     }
 }
 
-static __always_inline __u32 fw_parse_ipv4(void* l3, void* data_end, struct fw_packet* pkt) {
+static __always_inline __u32 fw_parse_ipv4(void* data, void* l3, void* data_end,
+                                           struct fw_packet* pkt) {
     struct iphdr* ip = l3;
     __u32 header_len;
 
@@ -184,17 +218,19 @@ static __always_inline __u32 fw_parse_ipv4(void* l3, void* data_end, struct fw_p
         return FW_REASON_MALFORMED;
     if (ip->version != 4 || ip->ihl < 5)
         return FW_REASON_MALFORMED;
-    if (ip->frag_off & bpf_htons(FW_IP_OFFSET))
-        return FW_REASON_FRAGMENT;
 
+    /* Addresses first: a fragment's source is checked too (lib/sender.h). */
     pkt->tuple.family = FW_FAMILY_IPV4;
     pkt->tuple.src_addr.v4 = ip->saddr;
     pkt->tuple.dst_addr.v4 = ip->daddr;
+    if (ip->frag_off & bpf_htons(FW_IP_OFFSET))
+        return FW_REASON_FRAGMENT;
     header_len = ip->ihl * 4;
-    return fw_parse_l4(l3 + header_len, data_end, ip->protocol, pkt);
+    return fw_parse_l4(data, l3 + header_len, data_end, ip->protocol, pkt);
 }
 
-static __always_inline __u32 fw_parse_ipv6(void* l3, void* data_end, struct fw_packet* pkt) {
+static __always_inline __u32 fw_parse_ipv6(void* data, void* l3, void* data_end,
+                                           struct fw_packet* pkt) {
     struct ipv6hdr* ip6 = l3;
     void* cursor = (void*)(ip6 + 1);
     __u8 nexthdr;
@@ -244,7 +280,7 @@ static __always_inline __u32 fw_parse_ipv6(void* l3, void* data_end, struct fw_p
             break;
         }
         default:
-            return fw_parse_l4(cursor, data_end, nexthdr, pkt);
+            return fw_parse_l4(data, cursor, data_end, nexthdr, pkt);
         }
     }
     return FW_REASON_MALFORMED;
@@ -282,11 +318,12 @@ static __always_inline __u32 fw_parse(void* data, void* data_end, struct fw_pack
 
     if (!l3)
         return FW_REASON_MALFORMED;
+    pkt->eth_proto = proto;
     switch (proto) {
     case bpf_htons(ETH_P_IP):
-        return fw_parse_ipv4(l3, data_end, pkt);
+        return fw_parse_ipv4(data, l3, data_end, pkt);
     case bpf_htons(ETH_P_IPV6):
-        return fw_parse_ipv6(l3, data_end, pkt);
+        return fw_parse_ipv6(data, l3, data_end, pkt);
     default:
         return FW_REASON_NOT_IP;
     }

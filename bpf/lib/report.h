@@ -31,14 +31,14 @@ static __always_inline void fw_report_send(const struct fw_report* report, __u64
 
     if (last && now - last->last_report_ns < fw_dedup_interval_ns) {
         __sync_fetch_and_add(&last->suppressed, 1);
-        fw_count(&fw_stats_v2, FW_CTR_EVENTS_SUPPRESSED, 0);
+        fw_count(&fw_stats_v3, FW_CTR_EVENTS_SUPPRESSED, 0);
         return;
     }
 
     event = bpf_ringbuf_reserve(&fw_events_v1, sizeof(*event), 0);
     if (!event) {
         /* The dedup entry stays as it was, so the next attempt tries again. */
-        fw_count(&fw_stats_v2, FW_CTR_EVENTS_LOST, 0);
+        fw_count(&fw_stats_v3, FW_CTR_EVENTS_LOST, 0);
         return;
     }
 
@@ -69,7 +69,7 @@ static __always_inline void fw_report_send(const struct fw_report* report, __u64
     event->ifindex = report->ifindex;
     event->suppressed = suppressed;
     bpf_ringbuf_submit(event, 0);
-    fw_count(&fw_stats_v2, FW_CTR_EVENTS_SENT, 0);
+    fw_count(&fw_stats_v3, FW_CTR_EVENTS_SENT, 0);
 }
 
 #endif /* FW_BPF_REPORT_H */

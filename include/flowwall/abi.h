@@ -16,7 +16,9 @@
 
 #include <linux/types.h>
 
-#define FW_ABI_VERSION 1
+/* 2: fw_ifaces_v1 (interface -> workload), reasons 16-20, reasons room up to 32 (counters
+ * moved to 32 and up: fw_stats_v3, fw_xstats_v3). */
+#define FW_ABI_VERSION 2
 
 /* Map names, used as pin names under the bpffs directory. Kept under 16 characters so
  * the kernel's copy of the name is the whole name. */
@@ -29,11 +31,14 @@
 #define FW_MAP_CT6       "fw_ct6_v1"      /* connection tracking, IPv6 */
 #define FW_MAP_DEDUP     "fw_dedup_v1"    /* last report per flow key, for de-duplication */
 #define FW_MAP_EVENTS    "fw_events_v1"   /* ring buffer of struct fw_event */
-/* v2: reason 15 (fail_closed) moved every non-reason counter up by one. No conversion: a
- * v1 map is unpinned and the counters start again at 0 (Prometheus handles the reset). */
-#define FW_MAP_STATS     "fw_stats_v2"    /* per-CPU counters, indexed by enum fw_counter */
+/* v2: reason 15 (fail_closed) moved every non-reason counter up by one. v3: reasons 16-20
+ * and room for reasons up to 31: the other counters start at 32. No conversion: an older map
+ * is unpinned and the counters start again at 0 (Prometheus handles the reset). */
+#define FW_MAP_STATS     "fw_stats_v3"    /* per-CPU counters, indexed by enum fw_counter */
 #define FW_MAP_DENY      "fw_deny_v1"     /* XDP: source prefixes to drop */
-#define FW_MAP_XDP_STATS "fw_xstats_v2"   /* XDP: per-CPU counters (v2: as fw_stats) */
+#define FW_MAP_XDP_STATS "fw_xstats_v3"   /* XDP: per-CPU counters (v3: as fw_stats) */
+#define FW_MAP_IFACES    "fw_ifaces_v1"   /* guarded interface -> the workload behind it */
+#define FW_MAP_IFSLOTS   "fw_ifslots_v1"  /* fw_ifaces_v1's fast path, indexed by ifindex */
 
 /* Program names (the C function names in bpf/). */
 #define FW_PROG_FROM_WORKLOAD    "from_workload"
@@ -49,6 +54,7 @@
 #define FW_DEFAULT_DEDUP_ENTRIES   16384
 #define FW_DEFAULT_EVENTS_BYTES    (1u << 20)
 #define FW_DEFAULT_DENY_ENTRIES    262144
+#define FW_DEFAULT_IFACES_ENTRIES  16384
 
 /* Identities. Names live in user space; the kernel sees only these numbers. */
 enum fw_reserved_identity {
@@ -94,6 +100,50 @@ struct fw_cidr_key {
     union fw_addr addr;
 };
 #define FW_CIDR_PREFIX_BASE 32
+
+/* fw_ifaces_v1: the workload behind each guarded interface, filled by the daemon as it
+ * guards the interface. The programs take the workload's own end of a packet from here
+ * (its identity, the addresses and MAC it may use), never from what the packet says.
+ *
+ * An ifindex is unique only inside one network namespace, and in the in-workload placement
+ * the programs run on interfaces of many namespaces: the key pairs it with the cookie of the
+ * namespace of the device (net->net_cookie, the value SO_NETNS_COOKIE returns for a socket
+ * of that namespace; the programs read it from skb->dev, not bpf_get_netns_cookie(), which
+ * on TC gives the namespace of the sending socket). */
+struct fw_iface_key {
+    __u64 netns_cookie;
+    __u32 ifindex;
+    __u32 pad;
+};
+
+#define FW_IFACE_MAX_V4 4 /* addresses a workload may send from, per family */
+#define FW_IFACE_MAX_V6 6 /* including its link-local fe80:: address */
+
+struct fw_iface_info {
+    __u32 identity; /* the workload's identity, as in fw_ipcache_v1 */
+    __u32 flags;    /* FW_IFACE_F_*; other bits reserved, zero */
+    __u8 mac[6];    /* the workload's MAC, if FW_IFACE_F_MAC_KNOWN */
+    __u8 v4_count;  /* used entries of v4, at most FW_IFACE_MAX_V4 */
+    __u8 v6_count;  /* used entries of v6, at most FW_IFACE_MAX_V6 */
+    __u32 v4[FW_IFACE_MAX_V4];          /* network order */
+    union fw_addr v6[FW_IFACE_MAX_V6];  /* network order */
+};
+/* mac holds the workload's address: Ethernet and ARP sources must be it. Without the flag
+ * only the IP-level checks run (a MAC the runtime did not tell us). */
+#define FW_IFACE_F_MAC_KNOWN 0x1
+
+/* fw_ifslots_v1: an array of FW_IFACE_SLOTS copies of fw_ifaces_v1 entries, slot
+ * ifindex & (FW_IFACE_SLOTS - 1), for the lookup every packet makes: an array lookup is
+ * inlined by the JIT, a hash lookup is a call and a hash. A slot whose key is not the
+ * packet's (empty: ifindex 0, or another interface's) sends the programs to fw_ifaces_v1,
+ * which holds every entry. Only user space writes either map (src/datapath/interface_map.h:
+ * the hash first; a slot is emptied before it takes another entry or a changed one). */
+#define FW_IFACE_SLOTS 4096 /* power of two */
+
+struct fw_iface_slot {
+    struct fw_iface_key key; /* ifindex 0: empty */
+    struct fw_iface_info info;
+};
 
 /* fw_policy_v1: the allowed flows. */
 struct fw_policy_key {
@@ -203,17 +253,28 @@ enum fw_reason {
     FW_REASON_CIDR_DENY = 13,      /* XDP drop: source in the deny list */
     FW_REASON_PREFILTER_PASS = 14, /* XDP pass: source not listed, or not IP */
     FW_REASON_FAIL_CLOSED = 15,    /* drop: fail closed, the workload end has no identity yet */
-    FW_REASON_MAX = 16,
+    /* 16-20: the interface map (fw_ifaces_v1); they apply whatever the modes and fail mode. */
+    FW_REASON_SPOOFED = 16,        /* drop: source address not one the interface's workload owns */
+    FW_REASON_SPOOFED_L2 = 17,     /* drop: ARP or neighbour discovery (or Ethernet source) that
+                                    * claims an address the workload does not own */
+    FW_REASON_ROGUE_ROUTER = 18,   /* drop: router advertisement, ICMP/ICMPv6 redirect or DHCP
+                                    * server reply sent by a workload */
+    FW_REASON_ICMP_UNMATCHED = 19, /* drop: ICMP error quoting a packet of no allowed flow
+                                    * between the same two ends */
+    FW_REASON_NEIGHBOUR = 20,      /* pass: ARP or neighbour discovery checked against the
+                                    * interface map (the workload's own addresses) */
+    /* Room: reasons up to 31 keep the counters below where they are. */
+    FW_REASON_MAX = 32,
 };
 
 /* Counters: one per reason (packets and bytes with that verdict), then these. */
 enum fw_counter {
     FW_CTR_EVENTS_SENT = FW_REASON_MAX, /* events written to the ring buffer */
-    FW_CTR_EVENTS_LOST = 17,            /* events dropped: ring buffer full */
-    FW_CTR_EVENTS_SUPPRESSED = 18,      /* events folded into an earlier one (de-dup) */
-    FW_CTR_POLICY_FULL = 19,            /* learned flow not stored: fw_policy_v1 full */
-    FW_CTR_CT_FULL = 20,                /* flow not tracked: conntrack insert failed */
-    FW_CTR_MAX = 21,
+    FW_CTR_EVENTS_LOST = 33,            /* events dropped: ring buffer full */
+    FW_CTR_EVENTS_SUPPRESSED = 34,      /* events folded into an earlier one (de-dup) */
+    FW_CTR_POLICY_FULL = 35,            /* learned flow not stored: fw_policy_v1 full */
+    FW_CTR_CT_FULL = 36,                /* flow not tracked: conntrack insert failed */
+    FW_CTR_MAX = 37,
 };
 
 struct fw_counter_value {
@@ -262,6 +323,8 @@ static inline __u32 fw_event_kind_of(__u32 reason) {
         return FW_EVENT_ALERT;
     case FW_REASON_BLOCKED:
     case FW_REASON_FAIL_CLOSED:
+    case FW_REASON_SPOOFED:
+    case FW_REASON_ICMP_UNMATCHED:
         return FW_EVENT_DROP;
     default:
         return 0;
@@ -270,8 +333,19 @@ static inline __u32 fw_event_kind_of(__u32 reason) {
 
 /* Verdict of a reason: drop or pass. */
 static inline int fw_reason_is_drop(__u32 reason) {
-    return reason == FW_REASON_BLOCKED || reason == FW_REASON_MALFORMED ||
-           reason == FW_REASON_CIDR_DENY || reason == FW_REASON_FAIL_CLOSED;
+    switch (reason) {
+    case FW_REASON_BLOCKED:
+    case FW_REASON_MALFORMED:
+    case FW_REASON_CIDR_DENY:
+    case FW_REASON_FAIL_CLOSED:
+    case FW_REASON_SPOOFED:
+    case FW_REASON_SPOOFED_L2:
+    case FW_REASON_ROGUE_ROUTER:
+    case FW_REASON_ICMP_UNMATCHED:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 #endif /* FLOWWALL_ABI_H */

@@ -167,6 +167,7 @@ json to_json(const AuditRecord& record) {
         {"dst_workload", record.dst_workload},
         {"suppressed", record.suppressed},
         {"direction", record.direction},
+        {"reason", record.reason},
     };
 }
 
@@ -197,6 +198,7 @@ Result<AuditRecord> from_json(const json& object) {
              read_unsigned(object, "suppressed", false, std::numeric_limits<uint64_t>::max(),
                            record.suppressed),
              read_string(object, "direction", false, record.direction),
+             read_string(object, "reason", false, record.reason),
          }) {
         if (!status)
             return status.error();

@@ -27,6 +27,9 @@ struct AuditRecord {
     // Repeats of this flow the datapath suppressed (de-duplication) since the previous record.
     uint64_t suppressed = 0;
     std::string direction; // "from_workload" | "to_workload": which hook saw it
+    // The datapath's reason ("blocked", "spoofed", "icmp_unmatched", "fail_closed", "alert");
+    // "" in records written before it was recorded.
+    std::string reason;
 
     bool operator==(const AuditRecord&) const = default;
 };

@@ -151,7 +151,8 @@ int run_daemon(const config::DaemonConfig& config) {
             identities.push_back(name);
         policy->observe(identities);
     };
-    NodeAgent agent(registry, IpcacheSync(maps.ipcache), *guards, source_names, agent_options);
+    NodeAgent agent(registry, IpcacheSync(maps.ipcache), InterfaceMapSync(maps.ifaces), *guards,
+                    source_names, agent_options);
     auto pump = enforcement::EventPump::open(maps.events_fd,
                                              {registry, *policy, audit_log.get(), audit_stream,
                                               [&agent] { return workload_names(agent); }, node})

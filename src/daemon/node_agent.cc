@@ -2,6 +2,8 @@
 #include "src/daemon/node_agent.h"
 
 #include "src/daemon/guard_points.h"
+#include "src/daemon/interface_entries.h"
+#include "src/datapath/interface_addresses.h"
 
 #include <ifaddrs.h>
 #include <netinet/in.h>
@@ -43,8 +45,10 @@ std::vector<IpAddress> host_addresses() {
 } // namespace
 
 NodeAgent::NodeAgent(identity::IdentityRegistry& registry, IpcacheSync ipcache,
-                     InterfaceGuards& guards, std::vector<std::string> sources, Options options)
-    : registry_(registry), ipcache_(std::move(ipcache)), guards_(guards), options_(options) {
+                     InterfaceMapSync interfaces, InterfaceGuards& guards,
+                     std::vector<std::string> sources, Options options)
+    : registry_(registry), ipcache_(std::move(ipcache)), interfaces_(std::move(interfaces)),
+      guards_(guards), options_(options) {
     for (auto& source : sources)
         sources_.emplace(std::move(source), identity::SourceHealth{});
     publish();
@@ -118,6 +122,11 @@ IpcacheEntries NodeAgent::desired_ipcache() {
         for (const auto& address : host_addresses())
             desired.insert_or_assign(address, fw_identity_info{.identity = FW_ID_HOST, .flags = 0});
     workload_names_.clear();
+    // The workloads' link-local addresses: theirs, though no runtime reports them (fe80::
+    // traffic between workloads is judged by identity like any other).
+    for (const auto& [address, id] : link_local_owners_)
+        desired.insert_or_assign(address,
+                                 fw_identity_info{.identity = id, .flags = FW_IDENTITY_F_LOCAL});
     for (const auto& [address, owner] : table_.address_owners()) {
         workload_names_.emplace(address, owner->name);
         auto id = registry_.id_for(owner->identity);
@@ -161,6 +170,55 @@ void NodeAgent::guard_workloads(bool retry_failed) {
     }
 }
 
+bool NodeAgent::sync_interfaces(bool remove_unclaimed) {
+    InterfaceEntries desired;
+    std::map<IpAddress, uint32_t> link_locals;
+    std::map<std::string, datapath::InterfaceKey> keys_now;
+    std::set<std::string> namespaces;
+    for (const auto& [key, workload] : table_.workloads()) {
+        auto id = registry_.find(workload.identity);
+        if (!id)
+            continue;
+        namespaces.insert(workload.netns_path);
+        for (const auto& state : guards_.states(key)) {
+            auto read = read_guarded_interface(workload, state.point, netns_cookies_);
+            if (!read) {
+                // Keep the last entry: a namespace that could not be read this once may still
+                // be live, and a missing entry would change how its packets are judged.
+                auto known = interface_keys_.find(state.point.key);
+                auto applied = known == interface_keys_.end()
+                                   ? interfaces_.applied().end()
+                                   : interfaces_.applied().find(known->second);
+                if (applied != interfaces_.applied().end()) {
+                    desired.insert_or_assign(applied->first, applied->second);
+                    keys_now.insert_or_assign(state.point.key, applied->first);
+                }
+                spdlog::debug("interface map: {} of {}: {}", state.point.workload_interface,
+                              workload.name, read.error().to_string());
+                continue;
+            }
+            auto entry =
+                interface_entry(*id, read.value().mac, workload.addresses, read.value().addresses);
+            for (const auto& address : entry.left_out)
+                spdlog::warn("{} of {}: no room for {} in the interface map; packets from it "
+                             "are dropped as spoofed",
+                             state.point.workload_interface, workload.name, address.to_string());
+            for (const auto& address : entry.workload.addresses)
+                if (datapath::is_link_local(address))
+                    link_locals.insert_or_assign(address, *id);
+            desired.insert_or_assign(read.value().key, std::move(entry.workload));
+            keys_now.insert_or_assign(state.point.key, read.value().key);
+        }
+    }
+    interface_keys_ = std::move(keys_now);
+    netns_cookies_.keep_only(namespaces);
+    interface_error_ = interfaces_.apply(desired, remove_unclaimed).error;
+    if (link_locals == link_local_owners_)
+        return false;
+    link_local_owners_ = std::move(link_locals);
+    return true;
+}
+
 void NodeAgent::reconcile(bool retry_failed) {
     bool all_synced = synced_once_.size() >= sources_.size();
     for (const auto& [source, health] : sources_)
@@ -170,6 +228,10 @@ void NodeAgent::reconcile(bool retry_failed) {
     auto outcome = ipcache_.apply(desired_ipcache(), all_synced);
     ipcache_error_ = outcome.error;
     guard_workloads(retry_failed);
+    if (sync_interfaces(all_synced)) {
+        outcome = ipcache_.apply(desired_ipcache(), all_synced);
+        ipcache_error_ = outcome.error;
+    }
     if (all_synced && !stale_pins_removed_) {
         guards_.remove_unowned_pins();
         stale_pins_removed_ = true;
@@ -200,6 +262,8 @@ void NodeAgent::publish() {
     snapshot->ipcache_entries = ipcache_.size();
     snapshot->ipcache_capacity = ipcache_.capacity();
     snapshot->ipcache_error = ipcache_error_;
+    snapshot->interface_entries = interfaces_.applied().size();
+    snapshot->interface_error = interface_error_;
     snapshot->guards_attached = guards_.attached_count();
     snapshot->guards_failed = guards_.failed_count();
     snapshot->reconciles = reconciles_;

@@ -6,7 +6,9 @@
 // never wait for a reconcile.
 #pragma once
 
+#include "src/daemon/guarded_interfaces.h"
 #include "src/daemon/interface_guards.h"
+#include "src/daemon/interface_map_sync.h"
 #include "src/daemon/ipcache_sync.h"
 #include "src/daemon/workload_table.h"
 #include "src/identity/identity_registry.h"
@@ -46,6 +48,8 @@ struct NodeSnapshot {
     std::map<std::string, size_t> workloads_per_identity;
     std::map<IpAddress, std::string> workload_names; // who owns each local address
     size_t ipcache_entries = 0;
+    size_t interface_entries = 0; // fw_ifaces_v1: guarded interfaces with their workload
+    std::string interface_error;
     uint32_t ipcache_capacity = 0;
     std::string ipcache_error;
     size_t guards_attached = 0;
@@ -64,7 +68,8 @@ public:
     };
     // `sources` are the names of every source that will report: unclaimed ipcache entries and
     // stale pins are removed only once each has synced once.
-    NodeAgent(identity::IdentityRegistry& registry, IpcacheSync ipcache, InterfaceGuards& guards,
+    NodeAgent(identity::IdentityRegistry& registry, IpcacheSync ipcache,
+              InterfaceMapSync interfaces, InterfaceGuards& guards,
               std::vector<std::string> sources, Options options);
 
     // WorkloadSink: called from the sources' threads.
@@ -97,12 +102,17 @@ private:
     bool apply(Report& report); // true if the workloads changed
     void reconcile(bool retry_failed);
     void guard_workloads(bool retry_failed);
+    // Every guard point's entry in the interface map, read from the workloads' namespaces on
+    // every reconcile (so changed addresses are picked up within one retry interval), and
+    // their link-local addresses for the ipcache. True if those link-local addresses changed.
+    bool sync_interfaces(bool remove_unclaimed);
     // Also refreshes workload_names_ from the same pass over the address owners.
     IpcacheEntries desired_ipcache();
     void publish();
 
     identity::IdentityRegistry& registry_;
     IpcacheSync ipcache_;
+    InterfaceMapSync interfaces_;
     InterfaceGuards& guards_;
     Options options_;
 
@@ -118,6 +128,12 @@ private:
     std::map<std::string, std::string> plan_errors_;
     std::map<IpAddress, std::string> workload_names_; // as of the last reconcile
     std::string ipcache_error_;
+    std::string interface_error_;
+    NetnsCookies netns_cookies_;
+    std::map<std::string, datapath::InterfaceKey> interface_keys_; // by guard point key
+    // Link-local addresses read from the workloads' interfaces -> identity id: in the ipcache
+    // unless a runtime reported the address for a workload itself.
+    std::map<IpAddress, uint32_t> link_local_owners_;
     bool stale_pins_removed_ = false;
     uint64_t reconciles_ = 0;
 

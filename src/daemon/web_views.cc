@@ -66,9 +66,11 @@ web::ApiReply answer_web_api(const WebTargets& targets, const std::string& name,
 std::string gather_metrics(WebTargets& targets) {
     web::MetricsInput input;
     auto counters = datapath::read_all_counters(targets.maps.stats);
-    for (uint32_t reason = 0; reason < FW_REASON_MAX; ++reason)
-        input.reasons.push_back({datapath::counter_name(reason), fw_reason_is_drop(reason) != 0,
-                                 counters[reason].packets});
+    for (uint32_t reason = 0; reason < FW_REASON_MAX; ++reason) {
+        if (datapath::counter_in_use(reason))
+            input.reasons.push_back({datapath::counter_name(reason), fw_reason_is_drop(reason) != 0,
+                                     counters[reason].packets});
+    }
     input.datapath = {.connections_blocked = counters[FW_REASON_BLOCKED].packets,
                       .connections_alerted = counters[FW_REASON_ALERT].packets,
                       .connections_learned = counters[FW_REASON_LEARNED].packets,
@@ -121,6 +123,8 @@ web::HealthReport gather_health(const WebTargets& targets) {
     }
     if (!snapshot->ipcache_error.empty())
         reasons += "ipcache: " + snapshot->ipcache_error + "\n";
+    if (!snapshot->interface_error.empty())
+        reasons += "interface map: " + snapshot->interface_error + "\n";
     std::string fail_mode =
         std::string("fail mode: ") + (datapath_fails_closed(targets.maps) ? "closed" : "open");
     if (reasons.empty())

@@ -39,6 +39,17 @@ static_assert(sizeof(fw_dedup_value) == 16);
 
 static_assert(sizeof(fw_counter_value) == 16);
 
+static_assert(sizeof(fw_iface_key) == 16);
+static_assert(offsetof(fw_iface_key, ifindex) == 8);
+static_assert(sizeof(fw_iface_info) == 128);
+static_assert(offsetof(fw_iface_info, mac) == 8);
+static_assert(offsetof(fw_iface_info, v4_count) == 14);
+static_assert(offsetof(fw_iface_info, v4) == 16);
+static_assert(offsetof(fw_iface_info, v6) == 32);
+static_assert(sizeof(fw_iface_slot) == 144);
+static_assert(offsetof(fw_iface_slot, info) == 16);
+static_assert((FW_IFACE_SLOTS & (FW_IFACE_SLOTS - 1)) == 0, "slots are ifindex & (N - 1)");
+
 static_assert(sizeof(fw_event) == 72);
 static_assert(offsetof(fw_event, src_addr) == 24);
 static_assert(offsetof(fw_event, dst_addr) == 40);
@@ -50,6 +61,7 @@ static_assert(offsetof(fw_event, suppressed) == 68);
 // Counters extend the reasons; the BPF side indexes one array with both.
 static_assert(static_cast<int>(FW_CTR_EVENTS_SENT) == static_cast<int>(FW_REASON_MAX));
 static_assert(FW_CTR_MAX == FW_CTR_CT_FULL + 1);
+static_assert(FW_REASON_NEIGHBOUR < FW_REASON_MAX, "reasons past the room move every counter");
 static_assert(FW_MODE_OFF < FW_MODE_ALERT && FW_MODE_ALERT < FW_MODE_BLOCK,
               "bpf/lib/verdict.h picks the strictest mode with max()");
 

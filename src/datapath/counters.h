@@ -14,6 +14,10 @@ using CounterMap = PerCpuArray<fw_counter_value>;
 // metrics and logs show them; "unknown" past the end.
 const char* counter_name(uint32_t counter);
 
+// False for the unused room between the last reason and FW_REASON_MAX (and past the end):
+// loops over the reasons skip those.
+bool counter_in_use(uint32_t counter);
+
 // One counter (enum fw_reason or enum fw_counter), summed over CPUs.
 fw_counter_value read_counter(const CounterMap& stats, uint32_t counter);
 

@@ -32,6 +32,7 @@ Status apply_capacities(firewall_bpf* skeleton, const FirewallCapacities& capaci
                                 {maps.fw_ct4_v1, capacities.conntrack_entries},
                                 {maps.fw_ct6_v1, capacities.conntrack_entries},
                                 {maps.fw_dedup_v1, capacities.dedup_entries},
+                                {maps.fw_ifaces_v1, capacities.interface_entries},
                                 {maps.fw_events_v1, capacities.event_buffer_bytes}}) {
         if (auto status = set_capacity(map, entries); !status)
             return status;
@@ -44,7 +45,7 @@ Status apply_capacities(firewall_bpf* skeleton, const FirewallCapacities& capaci
 Status check_map_names(firewall_bpf* skeleton) {
     for (const char* name :
          {FW_MAP_IPCACHE, FW_MAP_CIDR, FW_MAP_POLICY, FW_MAP_MODES, FW_MAP_SETTINGS, FW_MAP_CT4,
-          FW_MAP_CT6, FW_MAP_DEDUP, FW_MAP_EVENTS, FW_MAP_STATS}) {
+          FW_MAP_CT6, FW_MAP_DEDUP, FW_MAP_EVENTS, FW_MAP_STATS, FW_MAP_IFACES, FW_MAP_IFSLOTS}) {
         if (bpf_object__find_map_by_name(skeleton->obj, name) == nullptr)
             return Error{EINVAL, std::string("abi.h names map ") + name +
                                      " but bpf/firewall.bpf.c has no such map: rebuild both"};
@@ -122,8 +123,10 @@ void FirewallObject::bind_maps() {
     maps_.conntrack4 = typed_view<fw_ct4_key, fw_ct_value>(m.fw_ct4_v1);
     maps_.conntrack6 = typed_view<fw_ct6_key, fw_ct_value>(m.fw_ct6_v1);
     maps_.dedup = typed_view<fw_dedup_key, fw_dedup_value>(m.fw_dedup_v1);
-    maps_.stats = PerCpuArray<fw_counter_value>(bpf_map__fd(m.fw_stats_v2), FW_MAP_STATS);
+    maps_.stats = PerCpuArray<fw_counter_value>(bpf_map__fd(m.fw_stats_v3), FW_MAP_STATS);
     maps_.events_fd = bpf_map__fd(m.fw_events_v1);
+    maps_.ifaces = InterfaceMap(typed_view<fw_iface_key, fw_iface_info>(m.fw_ifaces_v1),
+                                typed_view<uint32_t, fw_iface_slot>(m.fw_ifslots_v1));
 }
 
 int FirewallObject::program_fd(FirewallProgram program) const {

@@ -13,6 +13,7 @@
 #include "flowwall/abi.h"
 #include "src/common/result.h"
 #include "src/datapath/counters.h"
+#include "src/datapath/interface_map.h"
 #include "src/datapath/object_loading.h"
 #include "src/datapath/typed_map.h"
 
@@ -27,7 +28,8 @@ struct FirewallCapacities {
     uint32_t mode_entries = FW_DEFAULT_MODES_ENTRIES;
     uint32_t conntrack_entries = FW_DEFAULT_CT_ENTRIES; // each family
     uint32_t dedup_entries = FW_DEFAULT_DEDUP_ENTRIES;
-    uint32_t event_buffer_bytes = FW_DEFAULT_EVENTS_BYTES; // power of two, >= page size
+    uint32_t interface_entries = FW_DEFAULT_IFACES_ENTRIES; // guarded interfaces, all netns
+    uint32_t event_buffer_bytes = FW_DEFAULT_EVENTS_BYTES;  // power of two, >= page size
 };
 
 // How pinned maps of older layouts become the current ones (object_loading.h). Empty while
@@ -59,7 +61,8 @@ struct FirewallMaps {
     TypedMap<fw_ct6_key, fw_ct_value> conntrack6;
     TypedMap<fw_dedup_key, fw_dedup_value> dedup;
     PerCpuArray<fw_counter_value> stats;
-    int events_fd = -1; // ring buffer of fw_event: read it with EventReader
+    int events_fd = -1;  // ring buffer of fw_event: read it with EventReader
+    InterfaceMap ifaces; // guarded interface -> the workload behind it
 };
 
 class FirewallObject {

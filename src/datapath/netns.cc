@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <exception>
@@ -42,6 +43,37 @@ Error setns_error(const std::string& netns_path, int errnum) {
 }
 
 } // namespace
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 // asm-generic/socket.h, Linux 5.14
+#endif
+
+Result<uint64_t> netns_cookie_in_entered_netns() {
+    // Any socket family will do: the cookie is the namespace's, not the socket's.
+    UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock.valid())
+        return Error::from_errno(errno, "open a socket to read the netns cookie");
+    uint64_t cookie = 0;
+    socklen_t len = sizeof(cookie);
+    if (::getsockopt(sock.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0)
+        return Error::from_errno(errno, "read SO_NETNS_COOKIE (needs Linux 5.14 or later)");
+    return cookie;
+}
+
+Result<uint64_t> netns_cookie_of(const std::string& netns_path) {
+    uint64_t cookie = 0;
+    auto status = run_in_netns(netns_path, [&]() -> Status {
+        auto read = netns_cookie_in_entered_netns();
+        if (!read)
+            return read.error();
+        cookie = read.value();
+        return {};
+    });
+    if (!status)
+        return Error{status.error().errnum, "netns cookie of " + namespace_phrase(netns_path) +
+                                                ": " + status.error().message};
+    return cookie;
+}
 
 std::string InterfaceRef::to_string() const {
     if (netns_path.empty())

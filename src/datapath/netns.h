@@ -9,6 +9,7 @@
 
 #include "src/common/result.h"
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -30,6 +31,14 @@ Status run_in_netns(const std::string& netns_path, const std::function<Status()>
 
 // The ifindex of ifname inside netns_path. Error (ENODEV): "no interface NAME in netns PATH".
 Result<int> ifindex_of(const std::string& netns_path, const std::string& ifname);
+
+// The cookie of the network namespace at netns_path (empty: the daemon's own), as the kernel
+// keeps it in net->net_cookie: what fw_ifaces_v1 keys pair with an ifindex. Read with
+// SO_NETNS_COOKIE on a socket opened in that namespace (kernel 5.14+).
+Result<uint64_t> netns_cookie_of(const std::string& netns_path);
+
+// Same, for code that already runs inside the namespace (in run_in_netns()).
+Result<uint64_t> netns_cookie_in_entered_netns();
 
 // Same, for code that already runs inside iface.netns_path (in run_in_netns()): no extra
 // thread, and the error still names the namespace.

@@ -39,7 +39,7 @@ Result<std::unique_ptr<PrefilterObject>> PrefilterObject::load(const PrefilterOp
 PrefilterObject::PrefilterObject(prefilter_bpf* skeleton, PrefilterOptions options)
     : skeleton_(skeleton), options_(std::move(options)),
       maps_{typed_view<fw_cidr_key, uint32_t>(skeleton->maps.fw_deny_v1),
-            PerCpuArray<fw_counter_value>(bpf_map__fd(skeleton->maps.fw_xstats_v2),
+            PerCpuArray<fw_counter_value>(bpf_map__fd(skeleton->maps.fw_xstats_v3),
                                           FW_MAP_XDP_STATS)} {}
 
 PrefilterObject::~PrefilterObject() {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/enforcement/event_pump.h"
 
+#include "src/datapath/counters.h"
 #include "src/datapath/map_keys.h"
 #include "src/policy/flow_text.h"
 
@@ -93,6 +94,7 @@ void EventPump::handle(const fw_event& event) {
     record.dst_workload = workload_at(dst_address);
     record.suppressed = event.suppressed;
     record.direction = event.direction == FW_DIR_FROM_WORKLOAD ? "from_workload" : "to_workload";
+    record.reason = datapath::counter_name(event.reason);
     if (targets_.log != nullptr)
         if (auto appended = targets_.log->append(record); !appended)
             spdlog::error("audit log: {}", appended.error().to_string());

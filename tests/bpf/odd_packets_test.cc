@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Every packet gets a defined verdict: truncated and inconsistent headers are dropped as
-// malformed; what cannot start a connection (non-first fragments, ICMP errors, neighbour
-// discovery) and what is not IP passes; options and extension headers are walked.
+// malformed; what cannot start a connection (non-first fragments, neighbour discovery) and
+// what is not IP passes; ICMP errors pass only for a flow that passes (icmp_error_test.cc);
+// options and extension headers are walked.
 #include "tests/bpf/firewall_fixture.h"
 
 namespace flowwall::testing {
@@ -97,13 +98,16 @@ TEST_F(OddPackets, NonFirstFragmentsPassFirstFragmentsAreJudged) {
     EXPECT_EQ(counter(FW_REASON_BLOCKED), 1u);
 }
 
-TEST_F(OddPackets, IcmpErrorsAndNeighbourDiscoveryPass) {
-    EXPECT_EQ(send(PacketBuilder::icmp(db.v4, web.v4, 3, 3)), Verdict::pass);   // port unreachable
-    EXPECT_EQ(send(PacketBuilder::icmp(db.v4, web.v4, 11, 0)), Verdict::pass);  // time exceeded
-    EXPECT_EQ(send(PacketBuilder::icmp(db.v6, web.v6, 1, 4)), Verdict::pass);   // unreachable
+TEST_F(OddPackets, NeighbourDiscoveryPassesIcmpErrorsQuotingNothingDoNot) {
     EXPECT_EQ(send(PacketBuilder::icmp(db.v6, web.v6, 135, 0)), Verdict::pass); // NS
     EXPECT_EQ(send(PacketBuilder::icmp(db.v6, web.v6, 136, 0)), Verdict::pass); // NA
-    EXPECT_EQ(counter(FW_REASON_ICMP_CONTROL), 5u);
+    EXPECT_EQ(send(PacketBuilder::icmp(db.v6, web.v6, 143, 0)), Verdict::pass); // MLDv2 report
+    EXPECT_EQ(counter(FW_REASON_ICMP_CONTROL), 3u);
+    // An error must quote a packet of a passing flow (tests/bpf/icmp_error_test.cc).
+    EXPECT_EQ(send(PacketBuilder::icmp(db.v4, web.v4, 3, 3)), Verdict::drop);  // port unreachable
+    EXPECT_EQ(send(PacketBuilder::icmp(db.v4, web.v4, 11, 0)), Verdict::drop); // time exceeded
+    EXPECT_EQ(send(PacketBuilder::icmp(db.v6, web.v6, 1, 4)), Verdict::drop);  // unreachable
+    EXPECT_EQ(counter(FW_REASON_ICMP_UNMATCHED), 3u);
     // An ICMP message that is neither (timestamp request) is a new flow: blocked.
     EXPECT_EQ(send(PacketBuilder::icmp(db.v4, web.v4, 13, 0)), Verdict::drop);
 }

@@ -16,6 +16,7 @@
 #include <random>
 #include <sstream>
 
+#include "src/datapath/netns.h"
 #include "src/datapath/prefilter_object.h"
 #include "tests/bpf/firewall_fixture.h"
 
@@ -262,9 +263,29 @@ protected:
     }
 
     std::unique_ptr<datapath::PrefilterObject> prefilter_;
+
+    void every_packet_gets_a_defined_verdict_and_is_counted_once();
 };
 
 TEST_F(PacketFuzz, EveryPacketGetsADefinedVerdictAndIsCountedOnce) {
+    every_packet_gets_a_defined_verdict_and_is_counted_once();
+}
+
+// The same frames through an interface with web's entry (bpf/lib/sender.h, the interface
+// map): the sender checks see every kind of frame, forged, cut and mutated ones too.
+TEST_F(PacketFuzz, OnAGuardedInterfaceToo) {
+    auto cookie = datapath::netns_cookie_of("");
+    ASSERT_TRUE(cookie.ok()) << cookie.error().to_string();
+    datapath::InterfaceWorkload entry{
+        .identity = web.identity,
+        .mac = datapath::MacAddress{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}, // the builder's
+        .addresses = {IpAddress::parse(web.v4.str()).value(),
+                      IpAddress::parse(web.v6.str()).value()}};
+    ASSERT_TRUE(maps().ifaces.put({cookie.value(), 1}, entry).ok()); // loopback: the test runs'
+    every_packet_gets_a_defined_verdict_and_is_counted_once();
+}
+
+void PacketFuzz::every_packet_gets_a_defined_verdict_and_is_counted_once() {
     const auto frames = make_frames(fuzz_seed());
     RunTally tc;
     for (auto [program, name] : {std::pair{FirewallProgram::from_workload, "from_workload"},

@@ -54,6 +54,9 @@ struct Workload {
     int ifindex = 0;        // of ifname, inside the workload namespace
     std::string hub_ifname; // the veth peer inside the hub namespace, "<prefix><n>h"
     int hub_ifindex = 0;    // of hub_ifname, inside the hub namespace
+    // Filled by BridgeLab (bridge_lab.h), which needs them for L2 tests; zero from Lab.
+    MacAddress mac{};   // of ifname
+    Address link_local; // the kernel's fe80:: address of ifname
 };
 
 class Lab {

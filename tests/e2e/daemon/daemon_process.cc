@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -120,6 +121,13 @@ void DaemonProcess::launch() {
         int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         ::dup2(log_fd, STDOUT_FILENO);
         ::dup2(log_fd, STDERR_FILENO);
+        if (!netns_path_.empty()) {
+            int netns_fd = ::open(netns_path_.c_str(), O_RDONLY | O_CLOEXEC);
+            if (netns_fd < 0 || ::setns(netns_fd, CLONE_NEWNET) != 0) {
+                ::perror("flowwalld test harness: enter the daemon's network namespace");
+                ::_exit(126);
+            }
+        }
         ::execv(argv[0], argv.data());
         ::_exit(127);
     }
@@ -189,6 +197,8 @@ nlohmann::json DaemonProcess::cli_json_lines(const std::vector<std::string>& arg
 ExecResult DaemonProcess::cleanup() const {
     std::vector<std::string> args = base_args();
     args.push_back("--cleanup");
+    if (!netns_path_.empty()) // nsenter, not `ip netns exec`, which would hide /sys/fs/bpf
+        args.insert(args.begin(), {"nsenter", "--net=" + netns_path_});
     return Lab::exec("", args, std::chrono::seconds(30));
 }
 

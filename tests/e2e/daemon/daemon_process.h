@@ -37,6 +37,11 @@ public:
     int stop(int signal = 15);
     bool running() const { return pid_ > 0; }
     pid_t pid() const { return pid_; }
+    // Runs later starts (and --cleanup) inside the network namespace at `netns_path`, as a
+    // daemon on a node whose containers' veth peers live there (BridgeLab). Only the network
+    // namespace changes: the pin dir and files stay the test's. web_get() does not reach a
+    // daemon in another namespace (its loopback is that namespace's).
+    void set_netns(std::string netns_path) { netns_path_ = std::move(netns_path); }
     // The flowwalld binary later starts run (and --cleanup): another build, for an upgrade.
     // By default the build's own (flowwalld_path()).
     void use_binary(std::string path) { binary_ = std::move(path); }
@@ -74,6 +79,7 @@ private:
     std::filesystem::path dir_;     // temp: state, socket, log
     std::filesystem::path pin_dir_; // under /sys/fs/bpf
     std::string binary_ = flowwalld_path();
+    std::string netns_path_; // empty: the test's own namespace
     pid_t pid_ = -1;
 };
 

@@ -23,7 +23,7 @@ TEST(AuditRecordJson, HasEveryKeyWithTheRightType) {
     json j = to_json(record);
     ASSERT_TRUE(j.is_object());
     for (const char* key : {"time", "node", "action", "src", "dst", "src_ip", "dst_ip", "protocol",
-                            "src_workload", "dst_workload", "direction"}) {
+                            "src_workload", "dst_workload", "direction", "reason"}) {
         ASSERT_TRUE(j.contains(key)) << key;
         EXPECT_TRUE(j[key].is_string()) << key;
     }
@@ -31,7 +31,7 @@ TEST(AuditRecordJson, HasEveryKeyWithTheRightType) {
         ASSERT_TRUE(j.contains(key)) << key;
         EXPECT_TRUE(j[key].is_number_unsigned()) << key;
     }
-    EXPECT_EQ(j.size(), 13u);
+    EXPECT_EQ(j.size(), 14u);
     EXPECT_EQ(j["time"], "2026-11-22T18:00:00.130Z");
     EXPECT_EQ(j["action"], "alert");
     EXPECT_EQ(j["src"], "registry.local/team/web");
@@ -48,7 +48,7 @@ TEST(AuditRecordJson, EmptyFieldsAreEmptyStringsNotMissingKeys) {
     AuditRecord record;
     record.action = "block";
     json j = to_json(record);
-    EXPECT_EQ(j.size(), 13u);
+    EXPECT_EQ(j.size(), 14u);
     EXPECT_EQ(j["src_workload"], "");
     EXPECT_EQ(j["time"], "1970-01-01T00:00:00.000Z");
 }

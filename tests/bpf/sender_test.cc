@@ -6,7 +6,11 @@
 #include <linux/if_ether.h>
 #include <sched.h>
 
+#include <functional>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "src/datapath/netns.h"
 #include "tests/bpf/firewall_fixture.h"

@@ -168,6 +168,8 @@ static __always_inline __u32 fw_judge(struct __sk_buff* skb, __u32 direction) {
     reason = fw_ct_lookup(&pkt, bpf_jiffies64());
     if (reason != FW_CT_MISS)
         return reason;
+    if (fw_is_set(iface) && fw_is_dhcp_client_exchange(&pkt, direction))
+        return FW_REASON_DHCP;
     return fw_judge_new_connection(skb, &pkt, direction, iface);
 }
 

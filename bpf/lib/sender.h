@@ -14,7 +14,8 @@
  *    only for its own address, link-layer address options its own MAC else spoofed_l2
  *  - router advertisements (ICMP 9, ICMPv6 134), redirects (ICMP 5, ICMPv6 137), DHCP server
  *    replies (UDP from port 67, DHCPv6 from 547): only the node sends these else rogue_router
- * Passing ARP and neighbour discovery count as `neighbour`.
+ * Passing ARP and neighbour discovery count as `neighbour`; a DHCP client's request, and a
+ * server's reply arriving at a guarded workload, as `dhcp`.
  */
 #ifndef FW_BPF_SENDER_H
 #define FW_BPF_SENDER_H
@@ -27,6 +28,7 @@
 
 #define FW_DHCP_SERVER_PORT   67
 #define FW_DHCP_CLIENT_PORT   68
+#define FW_DHCPV6_CLIENT_PORT 546
 #define FW_DHCPV6_SERVER_PORT 547
 
 #define FW_ARP_REQUEST 1
@@ -162,6 +164,26 @@ static __always_inline __u32 fw_sender_icmpv6(void* data, void* data_end,
     default:
         return FW_SENDER_OK;
     }
+}
+
+/* A DHCP client's exchange, as a guarded workload takes part in it: its request (UDP 68 -> 67,
+ * DHCPv6 546 -> 547; the source was checked before), or a server's reply arriving at it
+ * (67 -> 68, 547 -> 546). Control traffic, like router solicitations and advertisements:
+ * judged as flows, a reply from the node would be "world -> workload" and blocked, and the
+ * request goes out before the workload has the address the reply is sent to, so conntrack
+ * cannot pair them. A workload's own server replies never get here (rogue_router). */
+static __always_inline int fw_is_dhcp_client_exchange(const struct fw_packet* pkt,
+                                                      __u32 direction) {
+    __u16 client =
+        pkt->tuple.family == FW_FAMILY_IPV4 ? FW_DHCP_CLIENT_PORT : FW_DHCPV6_CLIENT_PORT;
+    __u16 server =
+        pkt->tuple.family == FW_FAMILY_IPV4 ? FW_DHCP_SERVER_PORT : FW_DHCPV6_SERVER_PORT;
+
+    if (pkt->tuple.protocol != IPPROTO_UDP)
+        return 0;
+    if (direction == FW_DIR_FROM_WORKLOAD)
+        return pkt->tuple.src_port == bpf_htons(client) && pkt->tuple.dst_port == bpf_htons(server);
+    return pkt->tuple.src_port == bpf_htons(server) && pkt->tuple.dst_port == bpf_htons(client);
 }
 
 /* FW_SENDER_OK, or the reason the packet is decided by. `parsed` is what fw_parse() said. */

@@ -16,7 +16,7 @@
 
 #include <linux/types.h>
 
-/* 2: fw_ifaces_v1 (interface -> workload), reasons 16-20, reasons room up to 32 (counters
+/* 2: fw_ifaces_v1 (interface -> workload), reasons 16-21, reasons room up to 32 (counters
  * moved to 32 and up: fw_stats_v3, fw_xstats_v3). */
 #define FW_ABI_VERSION 2
 
@@ -31,7 +31,7 @@
 #define FW_MAP_CT6       "fw_ct6_v1"      /* connection tracking, IPv6 */
 #define FW_MAP_DEDUP     "fw_dedup_v1"    /* last report per flow key, for de-duplication */
 #define FW_MAP_EVENTS    "fw_events_v1"   /* ring buffer of struct fw_event */
-/* v2: reason 15 (fail_closed) moved every non-reason counter up by one. v3: reasons 16-20
+/* v2: reason 15 (fail_closed) moved every non-reason counter up by one. v3: reasons 16-21
  * and room for reasons up to 31: the other counters start at 32. No conversion: an older map
  * is unpinned and the counters start again at 0 (Prometheus handles the reset). */
 #define FW_MAP_STATS     "fw_stats_v3"    /* per-CPU counters, indexed by enum fw_counter */
@@ -253,7 +253,7 @@ enum fw_reason {
     FW_REASON_CIDR_DENY = 13,      /* XDP drop: source in the deny list */
     FW_REASON_PREFILTER_PASS = 14, /* XDP pass: source not listed, or not IP */
     FW_REASON_FAIL_CLOSED = 15,    /* drop: fail closed, the workload end has no identity yet */
-    /* 16-20: the interface map (fw_ifaces_v1); they apply whatever the modes and fail mode. */
+    /* 16-21: the interface map (fw_ifaces_v1); they apply whatever the modes and fail mode. */
     FW_REASON_SPOOFED = 16,        /* drop: source address not one the interface's workload owns */
     FW_REASON_SPOOFED_L2 = 17,     /* drop: ARP or neighbour discovery (or Ethernet source) that
                                     * claims an address the workload does not own */
@@ -263,6 +263,9 @@ enum fw_reason {
                                     * between the same two ends */
     FW_REASON_NEIGHBOUR = 20,      /* pass: ARP or neighbour discovery checked against the
                                     * interface map (the workload's own addresses) */
+    FW_REASON_DHCP = 21,           /* pass: a guarded workload's DHCP/DHCPv6 client request, or
+                                    * a server reply arriving at it (workloads' own server
+                                    * replies are rogue_router) */
     /* Room: reasons up to 31 keep the counters below where they are. */
     FW_REASON_MAX = 32,
 };

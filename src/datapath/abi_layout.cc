@@ -61,7 +61,7 @@ static_assert(offsetof(fw_event, suppressed) == 68);
 // Counters extend the reasons; the BPF side indexes one array with both.
 static_assert(static_cast<int>(FW_CTR_EVENTS_SENT) == static_cast<int>(FW_REASON_MAX));
 static_assert(FW_CTR_MAX == FW_CTR_CT_FULL + 1);
-static_assert(FW_REASON_NEIGHBOUR < FW_REASON_MAX, "reasons past the room move every counter");
+static_assert(FW_REASON_DHCP < FW_REASON_MAX, "reasons past the room move every counter");
 static_assert(FW_MODE_OFF < FW_MODE_ALERT && FW_MODE_ALERT < FW_MODE_BLOCK,
               "bpf/lib/verdict.h picks the strictest mode with max()");
 

@@ -6,7 +6,11 @@
 #include <linux/if_ether.h>
 #include <sched.h>
 
+#include <functional>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "src/datapath/netns.h"
 #include "tests/bpf/firewall_fixture.h"
@@ -179,7 +183,13 @@ const Case cases[] = {
     {"other_protocol_forged", frame(PacketBuilder::ip_proto(db.v4, web.v4, 132)),
      FW_REASON_SPOOFED},
     {"dhcp_client_unspecified", frame(PacketBuilder::udp(any_v4, 68, broadcast_v4, 67)),
-     FW_REASON_POLICY_ALLOW},
+     FW_REASON_DHCP},
+    {"dhcp_client_renewal", frame(PacketBuilder::udp(web.v4, 68, Address::v4("198.18.1.1"), 67)),
+     FW_REASON_DHCP},
+    {"dhcp6_client_request", frame(PacketBuilder::udp(web_ll, 546, Address::v6("ff02::1:2"), 547)),
+     FW_REASON_DHCP},
+    {"udp_from_client_port_elsewhere", frame(PacketBuilder::udp(web.v4, 68, db.v4, 5000)),
+     FW_REASON_BLOCKED},
     {"tcp_from_unspecified", frame(PacketBuilder::tcp(any_v4, 68, db.v4, 5432, TcpFlags::syn)),
      FW_REASON_SPOOFED},
     {"udp6_from_unspecified", frame(PacketBuilder::udp(any_v6, 546, all_routers, 547)),
@@ -346,8 +356,8 @@ TEST_F(Sender, TheKernelAndUserSpaceAgreeOnTheDevicesNamespace) {
             failure = put.error().to_string();
             return;
         }
-        auto result = datapath::test_run(firewall_->program_fd(FirewallProgram::from_workload),
-                                         forged);
+        auto result =
+            datapath::test_run(firewall_->program_fd(FirewallProgram::from_workload), forged);
         if (result.ok())
             in_fresh = verdict_of(result.value().retval);
     }).join();
@@ -419,6 +429,17 @@ TEST_F(Receiver, BroadcastMulticastAndLinkLocalAreJudgedAsToTheWorkload) {
     auto events = take_events();
     ASSERT_FALSE(events.empty());
     EXPECT_EQ(events.back().dst_identity, db.identity);
+}
+
+TEST_F(Receiver, DhcpRepliesFromTheNodeReachTheClientOtherUdpFromPort67DoesNot) {
+    // Block mode and nothing in the model: only the DHCP exchange passes.
+    EXPECT_EQ(to_db(PacketBuilder::udp(Address::v4("198.18.1.1"), 67, broadcast_v4, 68)),
+              Verdict::pass);
+    EXPECT_EQ(to_db(PacketBuilder::udp(Address::v4("198.18.1.1"), 67, db.v4, 68)), Verdict::pass);
+    EXPECT_EQ(to_db(PacketBuilder::udp(Address::v6("fe80::1"), 547, db_ll, 546)), Verdict::pass);
+    EXPECT_EQ(counter(FW_REASON_DHCP), 3u);
+    EXPECT_EQ(to_db(PacketBuilder::udp(Address::v4("198.18.1.1"), 67, db.v4, 5432)), Verdict::drop);
+    EXPECT_EQ(counter(FW_REASON_BLOCKED), 1u);
 }
 
 TEST_F(Receiver, ArrivingNeighbourDiscoveryIsNotTheWorkloadsLie) {

@@ -138,6 +138,7 @@ Result<std::vector<v1::Container>> CriClient::list_running_containers() {
 Result<v1::ContainerStatusResponse> CriClient::container_status(const std::string& id) {
     v1::ContainerStatusRequest request;
     request.set_container_id(id);
+    request.set_verbose(true); // the info names the image as it was asked for
     return unary<decltype(request), v1::ContainerStatusResponse>(
         *connection_->stub, "ContainerStatus", options_.timeout,
         &v1::RuntimeService::Stub::ContainerStatus, request);

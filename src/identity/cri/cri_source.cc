@@ -4,9 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
+#include <array>
 #include <set>
+#include <thread>
 
 namespace flowwall::identity::cri {
 
@@ -109,16 +109,56 @@ Status CriSource::sync_and_poll(WorkloadSink& sink, std::stop_token stop, Source
     if (Status listed = list_all(sink, health); !listed)
         return listed;
     if (recovering)
-        spdlog::info("cri: {}; polling every {} ms", health.message,
-                     options_.poll_interval.count());
+        spdlog::info("cri: {}", health.message);
+    // After an event, the runtime may still be finishing what it announced (a task has
+    // started; the CRI plugin marks the sandbox ready or the container running just after):
+    // a few quick polls follow, then the regular interval.
+    using std::chrono::milliseconds;
+    static constexpr std::array<milliseconds, 4> kFollowUps{milliseconds(10), milliseconds(40),
+                                                            milliseconds(150), milliseconds(400)};
+    size_t follow_up = kFollowUps.size();
     const auto until = std::chrono::steady_clock::now() + options_.resync_interval;
     while (std::chrono::steady_clock::now() < until) {
-        if (!sleep_for(options_.poll_interval, stop))
+        const milliseconds wait =
+            follow_up < kFollowUps.size() ? kFollowUps[follow_up] : options_.poll_interval;
+        bool woken = false;
+        if (!wait_for_change(wait, stop, woken))
             return {};
+        follow_up = woken ? 0 : follow_up + 1;
         if (Status polled = poll_once(sink, health); !polled)
             return polled;
     }
     return {};
+}
+
+bool CriSource::wait_for_change(std::chrono::milliseconds duration, std::stop_token stop,
+                                bool& woken) {
+    std::unique_lock lock(wake_mutex_);
+    wake_cv_.wait_for(lock, stop, duration, [this] { return wake_pending_; });
+    woken = wake_pending_;
+    wake_pending_ = false;
+    return !stop.stop_requested();
+}
+
+void CriSource::wake() {
+    {
+        std::lock_guard lock(wake_mutex_);
+        wake_pending_ = true;
+    }
+    wake_cv_.notify_all();
+}
+
+std::string CriSource::events_note() const {
+    switch (events_state_.load()) {
+    case EventWatchState::following:
+        return "containerd task events";
+    case EventWatchState::unsupported:
+        return "no runtime events, polling every " +
+               std::to_string(options_.poll_interval.count()) + " ms";
+    case EventWatchState::connecting:
+        break;
+    }
+    return "polling every " + std::to_string(options_.poll_interval.count()) + " ms";
 }
 
 Result<std::map<std::string, std::vector<std::string>>> CriSource::running_pods() {
@@ -232,7 +272,7 @@ Status CriSource::list_all(WorkloadSink& sink, SourceHealth& health) {
     health.state = SourceState::synced;
     health.last_sync = std::chrono::system_clock::now();
     health.message = std::to_string(pods.value().size()) + " ready pods, " + std::to_string(count) +
-                     " with a network of their own";
+                     " with a network of their own (" + events_note() + ")";
     sink.health(kSource, health);
     return {};
 }

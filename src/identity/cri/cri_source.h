@@ -6,17 +6,22 @@
 // Changes are found the way kubelet's generic PLEG finds them: every poll interval (1 s)
 // the source lists ready sandboxes and running containers (two small calls) and re-reads
 // only the sandboxes whose set of running containers changed. containerd 1.6 (Debian 12)
-// answers GetContainerEvents with UNIMPLEMENTED, so polling is what works on every runtime;
-// a full re-read every resync interval is the safety net, as with Docker.
+// answers GetContainerEvents with UNIMPLEMENTED; its own task events (runtime_events.h) wake
+// the poll at once, followed by a few quick polls while the runtime finishes what it
+// announced. A full re-read every resync interval is the safety net, as with Docker.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "src/identity/cri/cri_client.h"
 #include "src/identity/cri/pod_workload.h"
+#include "src/identity/cri/runtime_events.h"
 #include "src/identity/workload_source.h"
 
 namespace flowwall::identity::cri {
@@ -31,6 +36,8 @@ public:
         std::chrono::milliseconds backoff_min{200};
         std::chrono::milliseconds backoff_max{std::chrono::seconds(10)};
         std::chrono::milliseconds request_timeout{std::chrono::seconds(5)};
+        // Subscribe to containerd's task events to poll at once on a change.
+        bool follow_runtime_events = true;
     };
 
     explicit CriSource(Options options);
@@ -58,11 +65,20 @@ private:
                                              const std::vector<std::string>& container_ids,
                                              SourceHealth& health);
     void forget_stopped_containers(const std::map<std::string, std::vector<std::string>>& pods);
+    // Waits up to `duration` or until an event wakes it (true); false only on stop.
+    bool wait_for_change(std::chrono::milliseconds duration, std::stop_token stop, bool& woken);
+    void wake();
+    std::string events_note() const;
 
     Options options_;
     std::unique_ptr<CriClient> client_;
     std::map<std::string, KnownPod> known_;          // by sandbox id
     std::map<std::string, PodContainer> containers_; // by container id; images never change
+
+    std::mutex wake_mutex_;
+    std::condition_variable_any wake_cv_;
+    bool wake_pending_ = false;
+    std::atomic<EventWatchState> events_state_{EventWatchState::connecting};
 };
 
 } // namespace flowwall::identity::cri

@@ -36,6 +36,24 @@ void add_address(PodInfo& pod, const std::string& text) {
         pod.addresses.push_back(address.value());
 }
 
+// config.image.image of a verbose ContainerStatus info (containerd: the CreateContainer
+// request's ContainerConfig as JSON); empty when absent or not JSON.
+std::string image_from_verbose_info(std::string_view info_json) {
+    auto info = nlohmann::json::parse(info_json, nullptr, /*allow_exceptions=*/false);
+    if (!info.is_object())
+        return {};
+    const auto config = info.find("config");
+    if (config == info.end() || !config->is_object())
+        return {};
+    const auto image = config->find("image");
+    if (image == config->end() || !image->is_object())
+        return {};
+    const auto name = image->find("image");
+    if (name == image->end() || !name->is_string())
+        return {};
+    return name->get<std::string>();
+}
+
 } // namespace
 
 Result<std::string> netns_from_verbose_info(std::string_view info_json) {
@@ -119,9 +137,17 @@ Result<PodContainer> parse_container_status(const v1::ContainerStatusResponse& r
     PodContainer container;
     container.id = status.id();
     container.name = status.metadata().name();
-    // image.image is the tag the runtime resolved ("docker.io/library/busybox:latest"); the
-    // image ref is the digest, the last resort.
-    container.image = status.image().image();
+    // What kubelet asked for names the image best: two tags of the same image are two
+    // references to containerd, but image.image is only the first tag it knows for the image
+    // id. Newer runtimes return the request's reference as user_specified_image; containerd
+    // 1.6 keeps it in the verbose info's config. Then image.image, then the digest.
+    container.image = status.image().user_specified_image();
+    if (container.image.empty()) {
+        if (auto info = response.info().find("info"); info != response.info().end())
+            container.image = image_from_verbose_info(info->second);
+    }
+    if (container.image.empty())
+        container.image = status.image().image();
     if (container.image.empty())
         container.image = status.image_ref();
     container.created_ns = status.created_at();

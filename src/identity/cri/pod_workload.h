@@ -60,7 +60,8 @@ Result<PodInfo> parse_pod_sandbox_status(const runtime::v1::PodSandboxStatusResp
 // neither is there; an Error only when the JSON itself is broken.
 Result<std::string> netns_from_verbose_info(std::string_view info_json);
 
-// One container of a ContainerStatus answer; an Error when it has no id.
+// One container of a ContainerStatus answer (verbose: the image as kubelet asked for it);
+// an Error when it has no id.
 Result<PodContainer> parse_container_status(const runtime::v1::ContainerStatusResponse& response);
 
 // The pod's identity name under `naming`. `unknown` when it has no container to name it by

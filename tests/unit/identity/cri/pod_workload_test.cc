@@ -142,6 +142,15 @@ TEST(ContainerStatus, ImageNameElseTheImageRef) {
     auto named = parse_container_status(response);
     ASSERT_TRUE(named);
     EXPECT_EQ(named.value(), (PodContainer{"c9", "db", "docker.io/library/mysql:8", 5, 0}));
+    // containerd 1.6 names an image by its first tag; the request's reference in the verbose
+    // info is what kubelet asked for (two tags of one image are two applications).
+    (*response.mutable_info())["info"] = R"({"sandboxID":"s","config":{"metadata":{"name":"db"},)"
+                                         R"("image":{"image":"docker.io/library/mariadb:8"}}})";
+    EXPECT_EQ(parse_container_status(response).value().image, "docker.io/library/mariadb:8");
+    (*response.mutable_info())["info"] = "{broken";
+    EXPECT_EQ(parse_container_status(response).value().image, "docker.io/library/mysql:8");
+    response.mutable_status()->mutable_image()->set_user_specified_image("quay.io/x/db:1");
+    EXPECT_EQ(parse_container_status(response).value().image, "quay.io/x/db:1");
 }
 
 TEST(PodWorkload, ARunningPodIsAWorkloadNamedByNamespaceAndImage) {

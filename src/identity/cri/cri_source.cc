@@ -53,6 +53,22 @@ void CriSource::run(WorkloadSink& sink, std::stop_token stop) {
     }
     client_ = std::make_unique<CriClient>(CriClient::Options{.socket_path = options_.socket_path,
                                                              .timeout = options_.request_timeout});
+    // Stopped and joined when run() returns: the outer stop asks the jthread's own token to
+    // stop, and the watch cancels its call on it.
+    std::jthread event_watch;
+    if (options_.follow_runtime_events) {
+        event_watch = std::jthread([this](std::stop_token watch_stop) {
+            watch_runtime_events(
+                RuntimeEventWatchOptions{.socket_path = options_.socket_path,
+                                         .backoff_min = options_.backoff_min,
+                                         .backoff_max = options_.backoff_max},
+                [this] { wake(); }, [this](EventWatchState state) { events_state_ = state; },
+                watch_stop);
+        });
+    } else {
+        events_state_ = EventWatchState::unsupported;
+    }
+    std::stop_callback stop_watch(stop, [&event_watch] { event_watch.request_stop(); });
     auto backoff = options_.backoff_min;
     while (!stop.stop_requested()) {
         const auto cycle_start = std::chrono::steady_clock::now();

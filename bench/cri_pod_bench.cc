@@ -216,6 +216,9 @@ int main(int argc, char** argv) {
             std::printf("  runtime: sandbox+create+start median %7.1f ms  p99 %7.1f  worst %7.1f\n",
                         run.median, run.p99, run.worst);
             std::printf(
+                "  in ipcache after ready           median %7.1f ms  p99 %7.1f  worst %7.1f\n",
+                cached.median, cached.p99, cached.worst);
+            std::printf(
                 "  enforced after ready             median %7.1f ms  p99 %7.1f  worst %7.1f\n",
                 seen.median, seen.p99, seen.worst);
             std::printf("flowwalld RSS: %ld KiB idle, %ld KiB with %d pods (x%.2f)\n", rss_idle,

@@ -136,7 +136,7 @@ Status CriSource::sync_and_poll(WorkloadSink& sink, std::stop_token stop, Source
     const auto until = std::chrono::steady_clock::now() + options_.resync_interval;
     while (std::chrono::steady_clock::now() < until) {
         const milliseconds wait =
-            follow_up < kFollowUps.size() ? kFollowUps[follow_up] : options_.poll_interval;
+            follow_up < kFollowUps.size() ? kFollowUps[follow_up] : regular_poll_interval();
         bool woken = false;
         if (!wait_for_change(wait, stop, woken))
             return {};
@@ -145,6 +145,12 @@ Status CriSource::sync_and_poll(WorkloadSink& sink, std::stop_token stop, Source
             return polled;
     }
     return {};
+}
+
+std::chrono::milliseconds CriSource::regular_poll_interval() const {
+    // With events, a poll only repairs what an event could not announce: less often.
+    return events_state_.load() == EventWatchState::following ? options_.poll_interval_with_events
+                                                              : options_.poll_interval;
 }
 
 bool CriSource::wait_for_change(std::chrono::milliseconds duration, std::stop_token stop,
@@ -167,7 +173,8 @@ void CriSource::wake() {
 std::string CriSource::events_note() const {
     switch (events_state_.load()) {
     case EventWatchState::following:
-        return "containerd task events";
+        return "containerd task events, polling every " +
+               std::to_string(options_.poll_interval_with_events.count()) + " ms";
     case EventWatchState::unsupported:
         return "no runtime events, polling every " +
                std::to_string(options_.poll_interval.count()) + " ms";

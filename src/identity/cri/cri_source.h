@@ -32,6 +32,9 @@ public:
         std::string socket_path; // empty: default_cri_socket() when run() starts
         PodNaming naming;
         std::chrono::milliseconds poll_interval{std::chrono::seconds(1)};
+        // While the runtime's events are followed, they wake the poll; the regular poll is
+        // then only the repair of a missed event.
+        std::chrono::milliseconds poll_interval_with_events{std::chrono::seconds(5)};
         std::chrono::milliseconds resync_interval{std::chrono::seconds(30)};
         std::chrono::milliseconds backoff_min{200};
         std::chrono::milliseconds backoff_max{std::chrono::seconds(10)};
@@ -69,6 +72,7 @@ private:
     bool wait_for_change(std::chrono::milliseconds duration, std::stop_token stop, bool& woken);
     void wake();
     std::string events_note() const;
+    std::chrono::milliseconds regular_poll_interval() const;
 
     Options options_;
     std::unique_ptr<CriClient> client_;

@@ -32,7 +32,7 @@ void check_pod(const cri::PodInfo& pod) {
         FUZZ_CHECK(!problem.empty(), "an empty problem line");
     cri::PodInfo running = pod;
     running.containers.push_back(cri::PodContainer{"c", "app", "docker.io/library/web:1", 1, 1});
-    for (const cri::PodInfo* candidate : {&pod, &running}) {
+    for (const cri::PodInfo* candidate : {&pod, static_cast<const cri::PodInfo*>(&running)}) {
         std::string why_not;
         auto workload = cri::to_workload(*candidate, identity::PodNaming{}, &why_not);
         const bool guardable = candidate->ready && !candidate->host_network &&

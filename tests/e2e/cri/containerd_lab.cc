@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -83,16 +84,52 @@ std::string uid_for(int counter) {
     return "flowwall-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter);
 }
 
+// Removes what one lab left (its shims, mounts, bridge, directory); used by the destructor
+// and for labs of earlier runs that died before theirs ran.
+void remove_lab_leftovers(const fs::path& dir, const std::string& bridge) {
+    for (pid_t pid : processes_mentioning(dir.string()))
+        ::kill(pid, SIGKILL);
+    std::this_thread::sleep_for(100ms);
+    for (const std::string& point : mounts_under(dir))
+        ::umount2(point.c_str(), MNT_DETACH);
+    (void)Lab::exec("", {"ip", "link", "del", bridge}, 5s);
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+}
+
+std::string bridge_for(int pid) {
+    return "fwcri" + std::to_string(pid % 10000);
+}
+
+// Labs whose owner process is gone: /tmp/flowwall-cri-<pid> with no process <pid>.
+void remove_orphaned_labs() {
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator("/tmp", error)) {
+        const std::string name = entry.path().filename();
+        constexpr std::string_view kPrefix = "flowwall-cri-";
+        if (name.rfind(kPrefix, 0) != 0)
+            continue;
+        const std::string pid_text = name.substr(kPrefix.size());
+        if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        const int pid = std::stoi(pid_text);
+        if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH)
+            continue;
+        remove_lab_leftovers(entry.path(), bridge_for(pid));
+    }
+}
+
 } // namespace
 
 ContainerdLab::ContainerdLab(Options options) : options_(options) {
+    remove_orphaned_labs();
     const int pid = ::getpid();
     dir_ = "/tmp/flowwall-cri-" + std::to_string(pid);
     std::error_code ignored;
     fs::remove_all(dir_, ignored);
     fs::create_directories(dir_ / "cni-conf");
     socket_ = (dir_ / "containerd.sock").string();
-    bridge_ = "fwcri" + std::to_string(pid % 10000);
+    bridge_ = bridge_for(pid);
     subnet_ = "198.19." + std::to_string(100 + pid % 100) + ".0/24";
     write_config();
     start_containerd();
@@ -283,18 +320,11 @@ ContainerdLab::~ContainerdLab() {
     }
     client_.reset();
     containerd_.reset();
-    // Whatever survived: shims of this lab (their command line names its socket), mounts.
-    for (pid_t pid : processes_mentioning(dir_.string()))
-        ::kill(pid, SIGKILL);
-    std::this_thread::sleep_for(100ms);
-    for (const std::string& point : mounts_under(dir_))
-        ::umount2(point.c_str(), MNT_DETACH);
     for (const std::string& netns : netns_created_)
         if (fs::exists("/run/netns/" + netns))
             (void)Lab::exec("", {"ip", "netns", "del", netns}, 5s);
-    (void)Lab::exec("", {"ip", "link", "del", bridge_}, 5s);
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
+    // Whatever survived: shims of this lab (their command line names its socket), mounts.
+    remove_lab_leftovers(dir_, bridge_);
 }
 
 } // namespace flowwall::testing

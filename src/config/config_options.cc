@@ -118,7 +118,19 @@ Status set_identity_from(DaemonConfig& config, std::string_view text) {
     if (!naming)
         return reason(text == "label:" ? "names no label: write label:NAME, e.g. label:app"
                                        : "is not one of image, image-tag, label:NAME");
+    const bool swarm_services = config.identity_from.swarm_services; // a key of its own
     config.identity_from = std::move(naming).value();
+    config.identity_from.swarm_services = swarm_services;
+    return {};
+}
+
+Status set_pod_identity_from(DaemonConfig& config, std::string_view text) {
+    auto naming = identity::PodNaming::parse(text);
+    if (!naming)
+        return reason(text == "label:" ? "names no label: write label:NAME, e.g. "
+                                         "label:app.kubernetes.io/name"
+                                       : "is not one of image, label:NAME, bare-image");
+    config.pod_identity_from = std::move(naming).value();
     return {};
 }
 
@@ -245,6 +257,35 @@ const std::vector<ConfigOption> kOptions = {
     {"docker-socket", "PATH", "Docker Engine API socket", ValueKind::string,
      [](DaemonConfig& c, std::string_view t) { return set_socket_path(c.docker_socket, t); },
      [](const DaemonConfig& c) { return c.docker_socket.string(); }},
+    {"cri", "BOOL", "Follow Kubernetes pods through the container runtime (CRI): true or false",
+     ValueKind::boolean, [](DaemonConfig& c, std::string_view t) { return set_bool(c.cri, t); },
+     [](const DaemonConfig& c) { return std::string(c.cri ? "true" : "false"); }},
+    {"cri-socket", "PATH",
+     "CRI socket; empty: the first of /run/containerd/containerd.sock and "
+     "/var/run/crio/crio.sock that exists",
+     ValueKind::string,
+     [](DaemonConfig& c, std::string_view t) {
+         if (t.empty()) {
+             c.cri_socket.clear();
+             return Status{};
+         }
+         return set_socket_path(c.cri_socket, t);
+     },
+     [](const DaemonConfig& c) { return c.cri_socket.string(); }},
+    {"swarm-service-identity", "BOOL",
+     "Name a Swarm task by its service (label com.docker.swarm.service.name): true or false",
+     ValueKind::boolean,
+     [](DaemonConfig& c, std::string_view t) {
+         return set_bool(c.identity_from.swarm_services, t);
+     },
+     [](const DaemonConfig& c) {
+         return std::string(c.identity_from.swarm_services ? "true" : "false");
+     }},
+    {"pod-identity-from", "RULE",
+     "Identity of a pod: image (<namespace>/<repository>), label:NAME (<namespace>/<value>) "
+     "or bare-image",
+     ValueKind::string, set_pod_identity_from,
+     [](const DaemonConfig& c) { return c.pod_identity_from.to_string(); }},
     {"resync-interval", "DURATION", "How often sources list everything again (1s..24h)",
      ValueKind::duration,
      [](DaemonConfig& c, std::string_view t) {

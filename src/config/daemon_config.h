@@ -15,6 +15,7 @@
 #include "src/datapath/firewall_object.h"
 #include "src/datapath/tc_attachment.h"
 #include "src/identity/identity_naming.h"
+#include "src/identity/pod_naming.h"
 
 namespace flowwall::config {
 
@@ -40,6 +41,10 @@ struct DaemonConfig {
 
     bool docker = true; // follow the Docker Engine API
     std::filesystem::path docker_socket = "/var/run/docker.sock";
+    // Kubernetes pods through the container runtime's CRI (containerd, CRI-O).
+    bool cri = false;
+    std::filesystem::path cri_socket; // empty: the first of containerd's and CRI-O's that exists
+    identity::PodNaming pod_identity_from; // "image" | "label:NAME" | "bare-image"
     std::chrono::milliseconds resync_interval = std::chrono::seconds(30);
     std::filesystem::path endpoints_file; // empty: none
 

@@ -19,6 +19,7 @@
 #include "src/datapath/object_loading.h"
 #include "src/enforcement/event_pump.h"
 #include "src/enforcement/firewall_policy.h"
+#include "src/identity/cri/cri_source.h"
 #include "src/identity/docker/docker_source.h"
 #include "src/identity/identity_registry.h"
 #include "src/identity/static/endpoints_file_source.h"
@@ -84,6 +85,13 @@ make_sources(const config::DaemonConfig& config) {
         options.naming = config.identity_from;
         options.resync_interval = config.resync_interval;
         sources.push_back(std::make_unique<identity::docker::DockerSource>(options));
+    }
+    if (config.cri) {
+        identity::cri::CriSource::Options options;
+        options.socket_path = config.cri_socket.string(); // empty: found at start
+        options.naming = config.pod_identity_from;
+        options.resync_interval = config.resync_interval;
+        sources.push_back(std::make_unique<identity::cri::CriSource>(options));
     }
     if (!config.endpoints_file.empty())
         sources.push_back(std::make_unique<identity::EndpointsFileSource>(config.endpoints_file));

@@ -90,6 +90,11 @@ std::string IdentityNaming::name_for(std::string_view image,
         if (found != labels.end() && common::validate_identity_name(found->second))
             return found->second;
     }
+    if (swarm_services) {
+        auto service = labels.find(std::string(kSwarmServiceLabel));
+        if (service != labels.end() && common::validate_identity_name(service->second))
+            return service->second;
+    }
     if (from == From::image_with_tag)
         return image_repository_with_tag(image);
     return image_repository(image);

@@ -16,6 +16,11 @@ struct IdentityNaming {
     enum class From { image, image_with_tag, label };
     From from = From::image;
     std::string label; // for From::label, e.g. "com.docker.swarm.service.name"
+    // A Swarm task is named by its service (the label below) when it carries one, whatever
+    // `from` says, unless From::label finds its own label: every task of a service is the
+    // same application, and a service's image may change with an update. --swarm-service-
+    // identity false names tasks like any container.
+    bool swarm_services = true;
 
     // "image", "image-tag", "label:<name>"; the error lists what is allowed.
     static Result<IdentityNaming> parse(std::string_view text);
@@ -32,6 +37,9 @@ struct IdentityNaming {
 // "registry.local:5000/team/web"; a registry port is not a tag. Docker Hub's implicit
 // prefixes are left as written ("library/mysql" stays "library/mysql").
 std::string image_repository(std::string_view image);
+
+// The label Docker puts on every container of a Swarm service.
+inline constexpr std::string_view kSwarmServiceLabel = "com.docker.swarm.service.name";
 // Same but keeps the tag ("mysql:5.7"); the digest is always dropped. No tag: ":latest"
 // is not invented, the repository alone is returned.
 std::string image_repository_with_tag(std::string_view image);

@@ -52,7 +52,9 @@ TEST(DaemonConfig, AFileSetsEveryOption) {
     auto status = apply_config_json(R"({
         "log-level": "debug", "socket": "/run/fw.sock", "state-dir": "/srv/fw",
         "bpffs-dir": "/sys/fs/bpf/fw", "docker": false, "docker-socket": "/run/d.sock",
-        "resync-interval": "1m", "endpoints-file": "/etc/fw/endpoints.json",
+        "cri": true, "cri-socket": "/run/k3s/containerd/containerd.sock",
+        "pod-identity-from": "label:app.kubernetes.io/name", "resync-interval": "1m",
+        "swarm-service-identity": false, "endpoints-file": "/etc/fw/endpoints.json",
         "identity-from": "label:app", "default-mode": "block", "attach-mode": "clsact",
         "ipcache-entries": 1000, "cidr-entries": 1001, "policy-entries": 1002,
         "mode-entries": 1003, "conntrack-entries": 1004, "dedup-entries": 1005,
@@ -66,9 +68,13 @@ TEST(DaemonConfig, AFileSetsEveryOption) {
     EXPECT_EQ(config.bpffs_dir, "/sys/fs/bpf/fw");
     EXPECT_FALSE(config.docker);
     EXPECT_EQ(config.docker_socket, "/run/d.sock");
+    EXPECT_TRUE(config.cri);
+    EXPECT_EQ(config.cri_socket, "/run/k3s/containerd/containerd.sock");
+    EXPECT_EQ(config.pod_identity_from.to_string(), "label:app.kubernetes.io/name");
     EXPECT_EQ(config.resync_interval, 1min);
     EXPECT_EQ(config.endpoints_file, "/etc/fw/endpoints.json");
     EXPECT_EQ(config.identity_from.to_string(), "label:app");
+    EXPECT_FALSE(config.identity_from.swarm_services) << "identity-from keeps it";
     EXPECT_EQ(config.default_mode, FW_MODE_BLOCK);
     EXPECT_EQ(config.attach_mode, datapath::TcAttachMode::clsact);
     EXPECT_EQ(config.capacities.ipcache_entries, 1000u);
@@ -135,6 +141,11 @@ TEST(DaemonConfig, FileErrorsNameTheKeyTheValueAndWhatIsAllowed) {
         {R"({"identity-from": "name"})",
          R"(value "name" is not one of image, image-tag, label:NAME)"},
         {R"({"identity-from": "label:"})", "names no label"},
+        {R"({"pod-identity-from": "image-tag"})",
+         R"(value "image-tag" is not one of image, label:NAME, bare-image)"},
+        {R"({"pod-identity-from": "label:"})", "names no label"},
+        {R"({"cri": "yes"})", R"(key "cri": value "yes" is string, expected true or false)"},
+        {R"({"cri-socket": "containerd.sock"})", "is not an absolute path"},
         {R"({"default-mode": "strict"})",
          R"(value "strict" is not a mode: use learn, alert, block or off)"},
         {R"({"attach-mode": "xdp"})", R"(value "xdp" is not one of auto, tcx, clsact)"},

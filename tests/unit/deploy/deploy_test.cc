@@ -226,15 +226,36 @@ TEST(Kubernetes, ManifestsAreConsistent) {
     const std::string socket_dir =
         fs::path(config["socket"].get<std::string>()).parent_path().string();
     for (const std::string& path :
-         {std::string("/sys/fs/bpf"), config["docker-socket"].get<std::string>(),
-          std::string("/var/run/docker/netns"), config["state-dir"].get<std::string>(), socket_dir,
-          std::string("/var/log/flowwall")}) {
+         {std::string("/sys/fs/bpf"), std::string("/run/containerd"), std::string("/var/run/crio"),
+          std::string("/var/run/docker/netns"), std::string("/var/run/netns"),
+          config["state-dir"].get<std::string>(), socket_dir, std::string("/var/log/flowwall")}) {
         ASSERT_TRUE(mounted.count(path)) << path << " is not mounted from the host";
         EXPECT_EQ(mounted[path], path) << "the daemon sees host paths at the same place";
     }
 
-    // The ConfigMap carries the systemd example, mounted where the command line reads it.
-    EXPECT_EQ(json::parse(configmap["data"]["config.json"].get<std::string>()), config);
+    // The runtime sockets the daemon looks for when cri-socket is empty are all mounted, read
+    // only (the daemon never changes pods).
+    for (const auto& mount : container["volumeMounts"]) {
+        if (mount["mountPath"] == "/run/containerd" || mount["mountPath"] == "/var/run/crio") {
+            EXPECT_EQ(mount.value("readOnly", false), true) << mount["mountPath"];
+        }
+    }
+
+    // The ConfigMap carries the systemd example, mounted where the command line reads it; it
+    // differs only in the workload source: CRI, not Docker.
+    json pod_config = json::parse(configmap["data"]["config.json"].get<std::string>());
+    EXPECT_EQ(pod_config["cri"], true);
+    EXPECT_EQ(pod_config["docker"], false);
+    EXPECT_EQ(pod_config["cri-socket"], "");
+    flowwall::config::DaemonConfig parsed;
+    auto parsed_status =
+        flowwall::config::apply_config_json(pod_config.dump(), "configmap", parsed);
+    ASSERT_TRUE(parsed_status) << parsed_status.error().message;
+    EXPECT_TRUE(parsed.cri);
+    EXPECT_TRUE(parsed.cri_socket.empty());
+    for (const char* key : {"cri", "docker"})
+        pod_config[key] = config[key];
+    EXPECT_EQ(pod_config, config);
     EXPECT_EQ(container["command"], json({"flowwalld", "--config", "/etc/flowwall/config.json"}));
     bool config_mounted = false;
     for (const auto& volume : pod["volumes"])
@@ -259,8 +280,9 @@ TEST(Kubernetes, LineChecks) {
     for (std::string item; std::getline(items, item, ',');)
         added.insert("CAP_" + *words(item).begin());
     EXPECT_EQ(added, kDesignCapabilities);
-    for (const char* path : {"/sys/fs/bpf", "/var/run/docker.sock", "/var/run/docker/netns",
-                             "/var/lib/flowwall", "/run/flowwall", "/var/log/flowwall"})
+    for (const char* path :
+         {"/sys/fs/bpf", "/run/containerd", "/var/run/crio", "/var/run/docker/netns",
+          "/var/lib/flowwall", "/run/flowwall", "/var/log/flowwall"})
         EXPECT_NE(daemonset.find(std::string("\n            path: ") + path + "\n"),
                   std::string::npos)
             << path;

@@ -95,5 +95,22 @@ TEST(SourceState, HasPrintableNames) {
     EXPECT_STREQ(to_string(SourceState::unavailable), "unavailable");
 }
 
+TEST(IdentityNaming, ASwarmTaskIsNamedByItsService) {
+    const std::map<std::string, std::string> task = {{"com.docker.swarm.service.name", "shop_web"},
+                                                     {"app", "frontend"}};
+    IdentityNaming image;
+    EXPECT_EQ(image.name_for("flowwall-test/web:1", task), "shop_web");
+    EXPECT_EQ(image.name_for("flowwall-test/web:1", {}), "flowwall-test/web")
+        << "a plain container keeps its image";
+    IdentityNaming by_label = IdentityNaming::parse("label:app").value();
+    EXPECT_EQ(by_label.name_for("flowwall-test/web:1", task), "frontend")
+        << "the label the user chose wins";
+    const std::map<std::string, std::string> bad_service = {
+        {"com.docker.swarm.service.name", "bad name"}};
+    EXPECT_EQ(image.name_for("flowwall-test/web:1", bad_service), "flowwall-test/web");
+    image.swarm_services = false;
+    EXPECT_EQ(image.name_for("flowwall-test/web:1", task), "flowwall-test/web");
+}
+
 } // namespace
 } // namespace flowwall::identity

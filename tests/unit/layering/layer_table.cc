@@ -64,8 +64,8 @@ bool LayerTable::allows(const std::string& from, const std::string& to) const {
     auto found = allowed.find(from);
     if (found == allowed.end())
         return false;
-    bool to_src_folder =
-        to != "abi" && to != "skeletons" && to != "tests" && !to.starts_with("bpf");
+    bool to_src_folder = to != "abi" && to != "skeletons" && to != "protos" && to != "tests" &&
+                         !to.starts_with("bpf");
     return found->second.count(to) || (found->second.count("*") && to_src_folder);
 }
 
@@ -84,6 +84,8 @@ std::optional<std::string> include_target(const fs::path& root, const std::strin
         return "tests";
     if (include.ends_with(".skel.h"))
         return "skeletons";
+    if (include.ends_with(".pb.h")) // cri_api.pb.h, cri_api.grpc.pb.h
+        return "protos";
     // Relative to the including file, as the BPF programs write theirs ("lib/maps.h").
     std::string relative =
         (fs::path(parent_of(file)) / include).lexically_normal().generic_string();
@@ -95,6 +97,10 @@ std::optional<std::string> include_target(const fs::path& root, const std::strin
 std::optional<std::string> library_folder(std::string_view library) {
     if (library.starts_with("flowwall::bpf::"))
         return "skeletons";
+    // Stubs generated from .proto files (cmake/FlowwallGrpc.cmake) include nothing of the
+    // project: like an outside library, any folder may link them.
+    if (library.starts_with("flowwall::grpc::"))
+        return std::nullopt;
     std::string name;
     if (library.starts_with("flowwall::"))
         name = without_prefix(library, "flowwall::");

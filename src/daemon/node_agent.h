@@ -34,6 +34,15 @@ struct EndpointView {
     std::string error; // why its interfaces could not be planned, if so
 };
 
+// A workload on another node of the cluster, as the cluster store's winning claim has it.
+struct RemoteWorkload {
+    std::string identity;
+    std::string name; // the workload's name on its node
+    std::string node;
+    bool operator==(const RemoteWorkload&) const = default;
+};
+using RemoteWorkloads = std::map<IpAddress, RemoteWorkload>;
+
 struct SourceView {
     std::string name;
     identity::SourceHealth health;
@@ -45,6 +54,7 @@ struct NodeSnapshot {
     std::vector<std::pair<std::string, uint32_t>> identities; // by id
     std::map<std::string, size_t> workloads_per_identity;
     std::map<IpAddress, std::string> workload_names; // who owns each local address
+    RemoteWorkloads remote; // other nodes' addresses in the ipcache (local ones never here)
     size_t ipcache_entries = 0;
     uint32_t ipcache_capacity = 0;
     std::string ipcache_error;
@@ -72,6 +82,9 @@ public:
     void upsert(identity::Workload workload) override;
     void remove(const std::string& source, const std::string& key) override;
     void health(const std::string& source, identity::SourceHealth health) override;
+    // Every other node's winning address claims (cluster mode), from the cluster's thread.
+    // They go into the ipcache as remote entries; a local workload's address stays local.
+    void set_remote(RemoteWorkloads remote);
 
     // Applies reports until stop is requested.
     void run(std::stop_token stop);
@@ -91,7 +104,7 @@ private:
         std::string source;
         identity::SourceHealth health;
     };
-    using Report = std::variant<ReplaceAll, identity::Workload, Remove, Health>;
+    using Report = std::variant<ReplaceAll, identity::Workload, Remove, Health, RemoteWorkloads>;
 
     void push(Report report);
     bool apply(Report& report); // true if the workloads changed
@@ -117,6 +130,8 @@ private:
     std::map<std::string, identity::Workload> guarded_as_; // what each workload was planned from
     std::map<std::string, std::string> plan_errors_;
     std::map<IpAddress, std::string> workload_names_; // as of the last reconcile
+    RemoteWorkloads remote_;                          // as last set
+    RemoteWorkloads remote_applied_;                  // in the ipcache as of the last reconcile
     std::string ipcache_error_;
     bool stale_pins_removed_ = false;
     uint64_t reconciles_ = 0;

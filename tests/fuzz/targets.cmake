@@ -6,4 +6,5 @@ set(FLOWWALL_FUZZ_TARGETS
   endpoints_file
   model_import
   control_request
-  docker_api)
+  docker_api
+  store_value)

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -105,7 +106,9 @@ void DaemonProcess::start(std::chrono::milliseconds timeout) {
 void DaemonProcess::launch() {
     if (running())
         throw std::logic_error("flowwalld is running already: stop() it first");
-    std::vector<std::string> args = base_args();
+    std::vector<std::string> args = prefix_;
+    auto own = base_args();
+    args.insert(args.end(), own.begin(), own.end());
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& arg : args)
@@ -120,7 +123,14 @@ void DaemonProcess::launch() {
         int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         ::dup2(log_fd, STDOUT_FILENO);
         ::dup2(log_fd, STDERR_FILENO);
-        ::execv(argv[0], argv.data());
+        if (!netns_path_.empty()) {
+            int netns_fd = ::open(netns_path_.c_str(), O_RDONLY | O_CLOEXEC);
+            if (netns_fd < 0 || ::setns(netns_fd, CLONE_NEWNET) != 0) {
+                std::fprintf(stderr, "test harness: cannot enter %s\n", netns_path_.c_str());
+                ::_exit(127);
+            }
+        }
+        ::execvp(argv[0], argv.data());
         ::_exit(127);
     }
 }
@@ -189,7 +199,12 @@ nlohmann::json DaemonProcess::cli_json_lines(const std::vector<std::string>& arg
 ExecResult DaemonProcess::cleanup() const {
     std::vector<std::string> args = base_args();
     args.push_back("--cleanup");
-    return Lab::exec("", args, std::chrono::seconds(30));
+    // Where the daemon ran: a clsact filter in its own namespace is recorded as such.
+    const std::string named_prefix = "/run/netns/";
+    std::string netns = netns_path_.rfind(named_prefix, 0) == 0
+                            ? netns_path_.substr(named_prefix.size())
+                            : std::string();
+    return Lab::exec(netns, args, std::chrono::seconds(30));
 }
 
 std::string DaemonProcess::web_address() const {

@@ -41,6 +41,13 @@ public:
     // By default the build's own (flowwalld_path()).
     void use_binary(std::string path) { binary_ = std::move(path); }
 
+    // Later starts run flowwalld inside the network namespace at netns_path (setns in the
+    // child, the host's mount namespace kept: what a node of the cluster lab does).
+    void use_netns(std::string netns_path) { netns_path_ = std::move(netns_path); }
+    // Later starts run `prefix... flowwalld ...` (prefix[0] looked up in PATH), e.g.
+    // {"ip", "netns", "exec", NAME}.
+    void use_prefix(std::vector<std::string> prefix) { prefix_ = std::move(prefix); }
+
     // Runs the flowwall CLI against this daemon.
     ExecResult cli(const std::vector<std::string>& args) const;
     // `flowwall <args> --json`, parsed; throws with the CLI's stderr if it failed.
@@ -74,6 +81,8 @@ private:
     std::filesystem::path dir_;     // temp: state, socket, log
     std::filesystem::path pin_dir_; // under /sys/fs/bpf
     std::string binary_ = flowwalld_path();
+    std::string netns_path_;
+    std::vector<std::string> prefix_;
     pid_t pid_ = -1;
 };
 

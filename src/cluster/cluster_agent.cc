@@ -60,16 +60,15 @@ ClusterStatus ClusterAgent::status() const {
     return status;
 }
 
-bool ClusterAgent::ensure_client() {
-    std::lock_guard lock(client_mutex_);
-    if (client_)
+bool ClusterAgent::ensure_client(std::unique_ptr<EtcdClient>& client) {
+    if (client)
         return true;
     auto connected = EtcdClient::connect(options_.store);
     if (!connected) {
         store_failed(connected.error());
         return false;
     }
-    client_ = std::move(connected.value());
+    client = std::move(connected.value());
     return true;
 }
 
@@ -104,10 +103,10 @@ Result<int64_t> ClusterAgent::lease_for_new_key() {
     for (auto& lease : leases_)
         if (lease.keys < kMaxKeysPerLease)
             return static_cast<int64_t>(&lease - leases_.data());
-    auto granted = client_->grant_lease(options_.lease_ttl.count());
+    auto granted = publisher_client_->grant_lease(options_.lease_ttl.count());
     if (!granted)
         return granted.error();
-    auto keeper = client_->keep_alive(granted.value());
+    auto keeper = publisher_client_->keep_alive(granted.value());
     if (!keeper)
         return keeper.error();
     leases_.push_back(Lease{granted.value(), std::move(keeper.value()), 0});
@@ -116,6 +115,12 @@ Result<int64_t> ClusterAgent::lease_for_new_key() {
 
 Status ClusterAgent::refresh_leases() {
     for (auto& lease : leases_) {
+        if (!lease.keeper) { // a new channel since the last refresh
+            auto keeper = publisher_client_->keep_alive(lease.id);
+            if (!keeper)
+                return keeper.error();
+            lease.keeper = std::move(keeper.value());
+        }
         auto refreshed = lease.keeper->refresh();
         if (!refreshed) {
             if (refreshed.error().errnum == ENOENT) {
@@ -126,11 +131,7 @@ Status ClusterAgent::refresh_leases() {
                 drop_leases();
                 return {};
             }
-            // The stream broke (the store went away): a new stream next time.
-            auto keeper = client_->keep_alive(lease.id);
-            if (keeper)
-                lease.keeper = std::move(keeper.value());
-            return refreshed.error();
+            return refreshed.error(); // the stream broke: a new channel and stream next time
         }
     }
     return {};
@@ -148,7 +149,7 @@ Status ClusterAgent::publish_changes(const LocalEndpoints& local, bool healthy, 
         if (!lease)
             return lease.error();
         auto& chosen = leases_[static_cast<size_t>(lease.value())];
-        if (auto put = client_->put(node_key(options_.node), record, chosen.id); !put)
+        if (auto put = publisher_client_->put(node_key(options_.node), record, chosen.id); !put)
             return put.error();
         if (published_node_record_.empty())
             ++chosen.keys;
@@ -159,7 +160,8 @@ Status ClusterAgent::publish_changes(const LocalEndpoints& local, bool healthy, 
             ++it;
             continue;
         }
-        if (auto deleted = client_->delete_key(endpoint_key(options_.node, it->first)); !deleted)
+        if (auto deleted = publisher_client_->delete_key(endpoint_key(options_.node, it->first));
+            !deleted)
             return deleted.error();
         if (it->second.second < leases_.size())
             --leases_[it->second.second].keys;
@@ -178,8 +180,8 @@ Status ClusterAgent::publish_changes(const LocalEndpoints& local, bool healthy, 
                 return lease.error();
             index = static_cast<size_t>(lease.value());
         }
-        if (auto put = client_->put(endpoint_key(options_.node, address), encode_endpoint(endpoint),
-                                    leases_[index].id);
+        if (auto put = publisher_client_->put(endpoint_key(options_.node, address),
+                                              encode_endpoint(endpoint), leases_[index].id);
             !put)
             return put.error();
         if (known == published_.end())
@@ -195,7 +197,7 @@ void ClusterAgent::publish_loop(std::stop_token stop) {
         std::chrono::milliseconds(200),
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_ttl) / 3);
     while (!stop.stop_requested()) {
-        if (!ensure_client()) {
+        if (!ensure_client(publisher_client_)) {
             std::unique_lock lock(mutex_);
             changed_.wait_for(lock, stop, options_.retry_interval, [] { return false; });
             continue;
@@ -228,6 +230,9 @@ void ClusterAgent::publish_loop(std::stop_token stop) {
         }
         if (!done) {
             store_failed(done.error());
+            for (auto& lease : leases_)
+                lease.keeper.reset(); // streams of the channel that goes now
+            publisher_client_.reset();
             if (done.error().errnum == EACCES)
                 spdlog::error("cluster store refused this node's write: {}", done.error().message);
         } else {
@@ -303,8 +308,7 @@ void ClusterAgent::resolve_and_notify() {
 }
 
 Status ClusterAgent::follow_once(std::stop_token stop) {
-    // client_ is set once (ensure_client(), under its mutex) and never reset.
-    auto listed = client_->range_prefix(std::string(kKeyPrefix));
+    auto listed = follower_client_->range_prefix(std::string(kKeyPrefix));
     if (!listed)
         return listed.error();
     store_answered();
@@ -327,7 +331,8 @@ Status ClusterAgent::follow_once(std::stop_token stop) {
     }
     resolve_and_notify();
 
-    auto watch = client_->watch_prefix(std::string(kKeyPrefix), listed.value().revision + 1);
+    auto watch =
+        follower_client_->watch_prefix(std::string(kKeyPrefix), listed.value().revision + 1);
     if (!watch)
         return watch.error();
     {
@@ -374,11 +379,13 @@ Status ClusterAgent::follow_once(std::stop_token stop) {
 void ClusterAgent::follow_loop(std::stop_token stop) {
     std::mutex wait_mutex; // only stop or the retry interval wake it
     while (!stop.stop_requested()) {
-        Status followed = ensure_client() ? follow_once(stop) : Status{};
+        Status followed = ensure_client(follower_client_) ? follow_once(stop) : Status{};
         if (stop.stop_requested())
             break;
-        if (!followed)
+        if (!followed) {
             store_failed(followed.error());
+            follower_client_.reset();
+        }
         // Never clear the remote view here: what the ipcache holds stays in force while the
         // store is away.
         std::unique_lock lock(wait_mutex);

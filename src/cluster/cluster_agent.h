@@ -85,7 +85,7 @@ private:
     };
     void publish_loop(std::stop_token stop);
     void follow_loop(std::stop_token stop);
-    bool ensure_client();
+    bool ensure_client(std::unique_ptr<EtcdClient>& client);
     Status publish_changes(const LocalEndpoints& local, bool healthy, size_t workloads);
     Result<int64_t> lease_for_new_key();
     Status refresh_leases();
@@ -97,8 +97,11 @@ private:
     void store_answered();
 
     Options options_;
-    std::unique_ptr<EtcdClient> client_; // thread-safe: gRPC stubs are
-    std::mutex client_mutex_;
+    // One client (one gRPC channel) per thread, each touched only by its thread and replaced
+    // after a failure: a channel that saw the store go away was seen to keep timing out its
+    // handshakes with an etcd that was back, where a fresh channel connects at once.
+    std::unique_ptr<EtcdClient> publisher_client_;
+    std::unique_ptr<EtcdClient> follower_client_;
 
     mutable std::mutex mutex_;
     std::condition_variable_any changed_;

@@ -232,6 +232,9 @@ void NodeAgent::publish() {
     snapshot->guards_failed = guards_.failed_count();
     snapshot->reconciles = reconciles_;
     snapshot->workload_names = workload_names_;
+    // Audit records name a remote peer with its node: "db-1@node-2".
+    for (const auto& [address, remote] : remote_applied_)
+        snapshot->workload_names.emplace(address, remote.name + "@" + remote.node);
     snapshot->remote = remote_applied_;
     {
         std::lock_guard lock(snapshot_mutex_);

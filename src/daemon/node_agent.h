@@ -53,7 +53,8 @@ struct NodeSnapshot {
     std::vector<SourceView> sources;                          // by name
     std::vector<std::pair<std::string, uint32_t>> identities; // by id
     std::map<std::string, size_t> workloads_per_identity;
-    std::map<IpAddress, std::string> workload_names; // who owns each local address
+    // Who owns each local address; remote addresses too, as "<workload>@<node>" (cluster).
+    std::map<IpAddress, std::string> workload_names;
     RemoteWorkloads remote; // other nodes' addresses in the ipcache (local ones never here)
     size_t ipcache_entries = 0;
     uint32_t ipcache_capacity = 0;

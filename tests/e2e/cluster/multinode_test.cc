@@ -183,11 +183,13 @@ TEST_F(MultiNodeTest, CrossNodeFlowsAreLearnedByIdentityAndALateralMoveIsBlocked
         while (std::getline(audit, line)) {
             auto record = json::parse(line, nullptr, false);
             if (!record.is_discarded() && record.value("action", "") == "block" &&
-                record.value("src", "") == "cache" && record.value("dst", "") == "db")
+                record.value("src", "") == "cache" && record.value("dst", "") == "db" &&
+                record.value("src_workload", "") == "cache-3" &&
+                record.value("dst_workload", "") == "db-2@node-2")
                 return true;
         }
         return false;
-    })) << "node-3 audits the blocked lateral move with both identities";
+    })) << "node-3 audits the blocked lateral move with both identities and db's node";
 }
 
 TEST_F(MultiNodeTest, ADeadNodesAddressesLeaveWithinTheLeaseAndAReusedAddressGetsItsNewIdentity) {

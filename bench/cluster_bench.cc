@@ -81,7 +81,9 @@ ClusterAgent::Options agent_options(const std::string& endpoint, const std::stri
     options.node = node;
     options.version = "bench";
     options.started_at = std::chrono::system_clock::now();
-    options.lease_ttl = std::chrono::seconds(30);
+    // Long: a publisher puts its 1,000 keys one by one, which on this loaded VM can take
+    // longer than a short lease (the agent refreshes leases only between publishes).
+    options.lease_ttl = std::chrono::seconds(300);
     if (view)
         options.on_remote = [view](const RemoteWinners& winners) { view->set(winners); };
     return options;

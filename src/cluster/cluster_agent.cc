@@ -114,7 +114,6 @@ Result<int64_t> ClusterAgent::lease_for_new_key() {
 }
 
 Status ClusterAgent::refresh_leases() {
-    last_refresh_ = std::chrono::steady_clock::now();
     for (auto& lease : leases_) {
         if (!lease.keeper) { // a new channel since the last refresh
             auto keeper = publisher_client_->keep_alive(lease.id);
@@ -135,17 +134,6 @@ Status ClusterAgent::refresh_leases() {
             return refreshed.error(); // the stream broke: a new channel and stream next time
         }
     }
-    return {};
-}
-
-Status ClusterAgent::refresh_leases_if_due() {
-    if (std::chrono::steady_clock::now() - last_refresh_ < keep_alive_every_)
-        return {};
-    bool had_leases = !leases_.empty();
-    if (auto refreshed = refresh_leases(); !refreshed)
-        return refreshed;
-    if (had_leases && leases_.empty())
-        return Error{ENOENT, "the leases expired while publishing; publishing again"};
     return {};
 }
 
@@ -172,8 +160,6 @@ Status ClusterAgent::publish_changes(const LocalEndpoints& local, bool healthy, 
             ++it;
             continue;
         }
-        if (auto due = refresh_leases_if_due(); !due)
-            return due;
         if (auto deleted = publisher_client_->delete_key(endpoint_key(options_.node, it->first));
             !deleted)
             return deleted.error();
@@ -185,8 +171,6 @@ Status ClusterAgent::publish_changes(const LocalEndpoints& local, bool healthy, 
         auto known = published_.find(address);
         if (known != published_.end() && known->second.first == endpoint)
             continue;
-        if (auto due = refresh_leases_if_due(); !due)
-            return due;
         size_t index = 0;
         if (known != published_.end()) {
             index = known->second.second;
@@ -209,6 +193,9 @@ Status ClusterAgent::publish_changes(const LocalEndpoints& local, bool healthy, 
 
 void ClusterAgent::publish_loop(std::stop_token stop) {
     // Keep-alive well within the TTL, so one late round trip does not lose the lease.
+    const auto keep_alive_every = std::max<std::chrono::milliseconds>(
+        std::chrono::milliseconds(200),
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_ttl) / 3);
     while (!stop.stop_requested()) {
         if (!ensure_client(publisher_client_)) {
             std::unique_lock lock(mutex_);
@@ -241,13 +228,6 @@ void ClusterAgent::publish_loop(std::stop_token stop) {
             status_.published = published_.size();
             status_.pending = pending;
         }
-        if (!done && done.error().errnum == ENOENT) {
-            // Leases gone under a long publish (or the store said "lease not found"): the store
-            // answers; publish everything again under new leases at once.
-            spdlog::warn("cluster store: {}", done.error().message);
-            drop_leases();
-            continue;
-        }
         if (!done) {
             store_failed(done.error());
             for (auto& lease : leases_)
@@ -262,7 +242,7 @@ void ClusterAgent::publish_loop(std::stop_token stop) {
         // publish is the diff against published_, so nothing is lost by waiting.
         std::unique_lock lock(mutex_);
         if (done)
-            changed_.wait_for(lock, stop, keep_alive_every_, [this] { return local_changed_; });
+            changed_.wait_for(lock, stop, keep_alive_every, [this] { return local_changed_; });
         else
             changed_.wait_for(lock, stop, options_.retry_interval, [] { return false; });
     }

@@ -89,9 +89,6 @@ private:
     Status publish_changes(const LocalEndpoints& local, bool healthy, size_t workloads);
     Result<int64_t> lease_for_new_key();
     Status refresh_leases();
-    // Between puts of a long publish (thousands of keys on a slow store): refreshes the
-    // leases when a keep-alive is due, so they never expire under the keys being written.
-    Status refresh_leases_if_due();
     void drop_leases();
     Status follow_once(std::stop_token stop);
     void apply_node_entry(const StoreEntry& entry, bool is_put);
@@ -116,8 +113,6 @@ private:
 
     // Publisher thread only.
     std::vector<Lease> leases_;
-    std::chrono::milliseconds keep_alive_every_{5000}; // lease TTL / 3
-    std::chrono::steady_clock::time_point last_refresh_{};
     std::map<IpAddress, std::pair<EndpointRecord, size_t>> published_; // -> lease index
     std::string published_node_record_;
 

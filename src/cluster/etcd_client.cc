@@ -44,9 +44,6 @@ Error call_error(const char* call, const grpc::Status& status) {
                          status.error_code() == grpc::StatusCode::UNAUTHENTICATED
                      ? EACCES
                      : EIO;
-    // A put bound to a lease that expired: the store answers, the caller needs a new lease.
-    if (status.error_message().find("requested lease not found") != std::string::npos)
-        errnum = ENOENT;
     return Error{errnum, std::string("etcd ") + call + ": " + status.error_message() + hint};
 }
 

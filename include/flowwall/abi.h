@@ -89,6 +89,7 @@ struct fw_identity_info {
     __u32 flags; /* FW_IDENTITY_F_* */
 };
 #define FW_IDENTITY_F_LOCAL 0x1 /* a workload on this node */
+#define FW_IDENTITY_F_REMOTE 0x2 /* a workload on another node (the cluster store) */
 
 /* fw_cidr_v1 and fw_deny_v1 key. The LPM trie matches the family byte and the padding
  * too, so a prefix of length N in the address is stored with prefixlen FW_CIDR_PREFIX_BASE

@@ -93,10 +93,13 @@ void add_query_commands(CLI::App& app, CliContext& context) {
     const Query top_level[] = {
         {"status", "daemon version, uptime, sources and their health, datapath, counts",
          "/v1/status", render_status},
-        {"endpoints", "the workloads on this node: name, identity, addresses, interfaces",
+        {"endpoints",
+         "the workloads on this node (and, in a cluster, on the others, with their node)",
          "/v1/endpoints", render_endpoints},
         {"identities", "every known identity: id, mode, learning progress, flows", "/v1/identities",
          render_identities},
+        {"nodes", "the cluster's nodes (--cluster-store): health, workloads, version", "/v1/nodes",
+         render_nodes},
     };
     for (const auto& query : top_level)
         add_query(app, context, query, query.name);

@@ -135,6 +135,12 @@ std::string render_endpoints(const json& endpoints) {
     std::vector<std::vector<std::string>> rows{
         {"NAME", "IDENTITY", "ADDRESSES", "INTERFACES", "SOURCE"}};
     for (const auto& endpoint : endpoints) {
+        if (endpoint.value("remote", false)) { // another node's workload (cluster mode)
+            rows.push_back({text(endpoint.at("name")), text(endpoint.at("identity")),
+                            joined(endpoint.at("addresses")), "-",
+                            "node " + text(endpoint.at("node"))});
+            continue;
+        }
         std::string interfaces;
         for (const auto& guard : endpoint.at("interfaces")) {
             if (!interfaces.empty())
@@ -152,6 +158,20 @@ std::string render_endpoints(const json& endpoints) {
                         text(endpoint.at("source"))});
     }
     return table(rows);
+}
+
+std::string render_nodes(const json& nodes) {
+    std::string out = std::string("cluster store: ") +
+                      (nodes.at("store_reachable").get<bool>() ? "reachable" : "UNREACHABLE") +
+                      "\n";
+    std::vector<std::vector<std::string>> rows{
+        {"NODE", "HEALTH", "WORKLOADS", "ADDRESSES", "VERSION", "STARTED"}};
+    for (const auto& node : nodes.at("nodes"))
+        rows.push_back({text(node.at("name")) + (node.at("self").get<bool>() ? " (this)" : ""),
+                        text(node.at("health")), text(node.at("workloads")),
+                        text(node.at("endpoints")), text(node.at("version")),
+                        text(node.at("started_at"))});
+    return out + table(rows);
 }
 
 namespace {

@@ -11,6 +11,7 @@ namespace flowwall::cli {
 
 std::string render_status(const nlohmann::json& status);
 std::string render_endpoints(const nlohmann::json& endpoints);
+std::string render_nodes(const nlohmann::json& nodes);
 std::string render_identities(const nlohmann::json& identities);
 std::string render_model(const nlohmann::json& model);
 // One line: "2026-11-22T18:00:00.123Z block web (198.18.1.2) -> db (198.18.1.3) 5432/tcp".

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/config/config_options.h"
+#include "src/cluster/store_url.h"
 #include "src/common/duration.h"
 #include "src/common/identity_name.h"
 #include "src/policy/modes.h"
@@ -251,6 +252,12 @@ const std::vector<ConfigOption> kOptions = {
      ValueKind::string,
      [](DaemonConfig& c, std::string_view t) { return set_path(c.bpffs_dir, t); },
      [](const DaemonConfig& c) { return c.bpffs_dir.string(); }},
+    {"allow-private-bpffs", "BOOL",
+     "Start even when the pin dir's bpffs is private to this mount namespace (pins then die "
+     "with it): true or false",
+     ValueKind::boolean,
+     [](DaemonConfig& c, std::string_view t) { return set_bool(c.allow_private_bpffs, t); },
+     [](const DaemonConfig& c) { return std::string(c.allow_private_bpffs ? "true" : "false"); }},
     {"docker", "BOOL", "Follow the Docker Engine: true or false", ValueKind::boolean,
      [](DaemonConfig& c, std::string_view t) { return set_bool(c.docker, t); },
      [](const DaemonConfig& c) { return std::string(c.docker ? "true" : "false"); }},
@@ -342,6 +349,36 @@ const std::vector<ConfigOption> kOptions = {
     {"node-name", "NAME", "This node's name in the model and audit records (default: hostname)",
      ValueKind::string, [](DaemonConfig& c, std::string_view t) { return set_node_name(c, t); },
      [](const DaemonConfig& c) { return c.node_name; }},
+    {"cluster-store", "URL",
+     "Share workload addresses with other nodes through etcd: etcd://HOST:PORT[,HOST:PORT...]; "
+     "empty: this node alone",
+     ValueKind::string,
+     [](DaemonConfig& c, std::string_view t) -> Status {
+         if (!t.empty())
+             if (auto endpoints = cluster::parse_store_url(t); !endpoints)
+                 return reason("is not etcd://HOST:PORT[,HOST:PORT...]: " +
+                               endpoints.error().message);
+         c.cluster_store = std::string(t);
+         return Status{};
+     },
+     [](const DaemonConfig& c) { return c.cluster_store; }},
+    {"etcd-cacert", "PATH", "TLS to etcd: the CA that signed its certificate (empty: no TLS)",
+     ValueKind::string,
+     [](DaemonConfig& c, std::string_view t) { return set_path(c.etcd_cacert, t, true); },
+     [](const DaemonConfig& c) { return c.etcd_cacert.string(); }},
+    {"etcd-cert", "PATH", "TLS to etcd: this node's client certificate", ValueKind::string,
+     [](DaemonConfig& c, std::string_view t) { return set_path(c.etcd_cert, t, true); },
+     [](const DaemonConfig& c) { return c.etcd_cert.string(); }},
+    {"etcd-key", "PATH", "TLS to etcd: the key of this node's client certificate",
+     ValueKind::string,
+     [](DaemonConfig& c, std::string_view t) { return set_path(c.etcd_key, t, true); },
+     [](const DaemonConfig& c) { return c.etcd_key.string(); }},
+    {"cluster-lease-ttl", "DURATION",
+     "How long a dead node's addresses stay in other nodes' ipcaches (2s..5m)", ValueKind::duration,
+     [](DaemonConfig& c, std::string_view t) {
+         return set_duration(c.cluster_lease_ttl, t, 2s, std::chrono::minutes(5));
+     },
+     [](const DaemonConfig& c) { return common::format_duration(c.cluster_lease_ttl); }},
     {"attach-mode", "MODE", "How programs attach to interfaces: auto, tcx or clsact",
      ValueKind::string, set_attach_mode, show_attach_mode},
     // Open by default: closed drops the traffic of every workload whose identity is late

@@ -63,6 +63,9 @@ struct DaemonConfig {
     std::string node_name;                     // empty: the host name
     std::string web_listen = "127.0.0.1:9190"; // /metrics, /healthz; empty: off
 
+    // Start even when the bpffs of bpffs_dir is private to this mount namespace (its pins then
+    // die with it): for throw-away labs only. Refused by default (datapath/bpffs.h).
+    bool allow_private_bpffs = false;
     datapath::TcAttachMode attach_mode = datapath::TcAttachMode::automatic; // auto|tcx|clsact
     // open|closed: what an unidentified workload gets (FailMode)
     FailMode fail_mode = FailMode::open;
@@ -71,6 +74,13 @@ struct DaemonConfig {
     // conntrack-other-timeout: UDP/ICMP flows (TCP is not tracked)
     std::chrono::milliseconds conntrack_timeout = std::chrono::seconds(60);
     std::chrono::milliseconds event_dedup_interval = std::chrono::seconds(5);
+
+    // The cluster (docs/architecture.md, "The cluster"): empty cluster_store runs alone.
+    std::string cluster_store;         // "etcd://HOST:PORT[,HOST:PORT...]"
+    std::filesystem::path etcd_cacert; // TLS: the CA of etcd's certificates
+    std::filesystem::path etcd_cert;   // TLS: this node's client certificate
+    std::filesystem::path etcd_key;    // and its key
+    std::chrono::milliseconds cluster_lease_ttl = std::chrono::seconds(15);
 
     bool cleanup = false; // --cleanup (flag only): remove everything flowwall made, exit
 };

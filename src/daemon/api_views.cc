@@ -97,6 +97,22 @@ json endpoints_view(const NodeSnapshot& snapshot) {
              {"interfaces", interfaces},
              {"error", endpoint.error.empty() ? json(nullptr) : json(endpoint.error)}});
     }
+    // Other nodes' workloads (cluster mode), one entry per workload with its node.
+    std::map<std::pair<std::string, std::string>, std::pair<std::string, json>> remote;
+    for (const auto& [address, workload] : snapshot.remote) {
+        auto& entry = remote[{workload.node, workload.name}];
+        entry.first = workload.identity;
+        if (entry.second.is_null())
+            entry.second = json::array();
+        entry.second.push_back(address.to_string());
+    }
+    for (const auto& [key, entry] : remote)
+        endpoints.push_back({{"name", key.second},
+                             {"source", "cluster"},
+                             {"identity", entry.first},
+                             {"node", key.first},
+                             {"remote", true},
+                             {"addresses", entry.second}});
     return endpoints;
 }
 

@@ -1,58 +1,57 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/daemon/cleanup.h"
 
+#include "src/daemon/filter_records.h"
 #include "src/datapath/bpffs.h"
-#include "src/datapath/interfaces.h"
 #include "src/datapath/netlink_filters.h"
 #include "src/datapath/netns.h"
 #include "src/datapath/owned_link.h"
 
-#include <linux/magic.h>
 #include <spdlog/spdlog.h>
-#include <sys/vfs.h>
 
 #include <filesystem>
-#include <set>
 #include <system_error>
 
 namespace flowwall::daemon {
 
 namespace {
 
-// Where runtimes keep named network namespaces: Docker, iproute2 (`ip netns`), and CNI.
-constexpr const char* kNamespaceDirs[] = {"/var/run/docker/netns", "/run/netns", "/var/run/netns"};
-
-// Runtimes leave the files of stopped sandboxes behind; only a mounted namespace counts.
-bool is_network_namespace(const std::filesystem::path& path) {
-    struct statfs info {};
-    return ::statfs(path.c_str(), &info) == 0 && info.f_type == NSFS_MAGIC;
+uint32_t clsact_parent(datapath::TcHook hook) {
+    return hook == datapath::TcHook::ingress ? datapath::kClsactIngressParent
+                                             : datapath::kClsactEgressParent;
 }
 
-void remove_filters_in(const std::string& netns_path, CleanupReport& report) {
-    auto interfaces = datapath::list_interfaces(netns_path);
-    if (!interfaces) {
-        report.problems.push_back(interfaces.error().to_string());
-        return;
+// Removes the filter a record names, if that namespace and interface are still there. A
+// namespace path that now names another namespace (a recycled /proc/PID, a re-created
+// /run/netns entry) is left alone: the filter went away with the namespace it was in.
+Status remove_recorded_filter(const FilterRecord& record, bool& removed) {
+    auto identity = netns_identity(record.iface.netns_path);
+    if (!identity)
+        return {}; // the namespace is gone, and the filter with it
+    if (identity.value() != std::pair{record.netns_dev, record.netns_ino}) {
+        if (record.iface.netns_path.empty())
+            return Error{EINVAL, "filter on " + record.iface.name +
+                                     " was attached from another network namespace than this "
+                                     "--cleanup runs in: run --cleanup where flowwalld ran"};
+        return {};
     }
-    for (const auto& info : interfaces.value()) {
-        for (uint32_t parent : {datapath::kClsactIngressParent, datapath::kClsactEgressParent}) {
-            Status removed = datapath::run_in_netns(netns_path, [&]() -> Status {
-                auto present = datapath::flowwall_filter_present(info.ifindex, parent);
-                if (!present)
-                    return present.error();
-                if (!present.value())
-                    return {};
-                if (auto detached =
-                        datapath::detach_flowwall_filter(netns_path, info.ifindex, parent);
-                    !detached)
-                    return detached;
-                ++report.filters_removed;
-                return {};
-            });
-            if (!removed)
-                report.problems.push_back(info.name + ": " + removed.error().to_string());
-        }
-    }
+    return datapath::run_in_netns(record.iface.netns_path, [&]() -> Status {
+        auto ifindex = datapath::ifindex_in_entered_netns(record.iface);
+        if (!ifindex)
+            return {}; // the interface is gone, and the filter with it
+        auto present =
+            datapath::flowwall_filter_present(ifindex.value(), clsact_parent(record.hook));
+        if (!present)
+            return present.error();
+        if (!present.value())
+            return {};
+        if (auto detached = datapath::detach_flowwall_filter(
+                record.iface.netns_path, ifindex.value(), clsact_parent(record.hook));
+            !detached)
+            return detached;
+        removed = true;
+        return {};
+    });
 }
 
 } // namespace
@@ -69,15 +68,20 @@ CleanupReport cleanup_node(const config::DaemonConfig& config) {
         ++report.links_detached;
     }
 
-    remove_filters_in("", report);
-    std::set<std::filesystem::path> seen;
-    for (const char* dir : kNamespaceDirs) {
-        for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-            auto canonical = std::filesystem::weakly_canonical(entry.path(), error);
-            if (!seen.insert(canonical).second || !is_network_namespace(entry.path()))
-                continue;
-            remove_filters_in(entry.path().string(), report);
+    FilterRecords records(config.bpffs_dir / "filters");
+    for (auto& entry : records.list()) {
+        if (!entry.record) {
+            report.problems.push_back(entry.record.error().to_string());
+            continue;
         }
+        bool removed = false;
+        if (auto status = remove_recorded_filter(entry.record.value(), removed); !status) {
+            report.problems.push_back(entry.record.value().iface.to_string() + ": " +
+                                      status.error().to_string());
+            continue;
+        }
+        report.filters_removed += removed ? 1 : 0;
+        records.forget(entry.path.filename().string());
     }
 
     if (std::filesystem::exists(config.bpffs_dir, error)) {

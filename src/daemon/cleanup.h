@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// flowwalld --cleanup: take flowwall off the node. Detaches every pinned tcx link, removes
-// flowwall's cls_bpf filters (clsact fallback) from the host's interfaces and from the
-// network namespaces the runtimes keep, and removes every pin (programs, maps). The state
-// directory (identities, later the learned model) is kept: it is the operator's data.
+// flowwalld --cleanup: take this flowwalld instance off the node. Detaches every tcx link
+// pinned in its pin dir, removes the cls_bpf filters (clsact fallback) its pin dir records
+// (filter_records.h), and removes every pin (programs, maps). What other instances on the same
+// kernel attached is theirs and stays. The state directory (identities, the learned model) is
+// kept: it is the operator's data.
 #pragma once
 
 #include "src/common/result.h"

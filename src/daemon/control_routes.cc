@@ -136,7 +136,15 @@ HttpResponse route_control_request(const HttpRequest& request, ControlTargets& t
             status["events"] = {{"received", targets.events->events()},
                                 {"audit_records", targets.events->audit_records()}};
         status["capacity"] = targets.capacity.view();
+        status["cluster"] = targets.cluster ? targets.cluster->status_json() : json(nullptr);
         return json_response(200, status);
+    }
+    if (get && path == "/v1/nodes") {
+        if (!targets.cluster)
+            return json_response(
+                404, {{"error", "this node runs alone: start flowwalld with --cluster-store "
+                                "etcd://HOST:PORT to share workloads with other nodes"}});
+        return json_response(200, targets.cluster->nodes_json());
     }
     if (get && path == "/v1/endpoints")
         return json_response(200, endpoints_view(*targets.agent.snapshot()));

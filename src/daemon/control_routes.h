@@ -2,6 +2,8 @@
 // The control API's routes (docs/api.md): which document or action each path is.
 #pragma once
 
+#include "src/daemon/cluster_link.h"
+
 #include "src/api/http_message.h"
 #include "src/audit/audit_stream.h"
 #include "src/daemon/api_views.h"
@@ -19,6 +21,7 @@ struct ControlTargets {
     audit::AuditStream& audit_stream;
     const enforcement::EventPump* events = nullptr; // for counters in status; may be null
     const CapacityWatch& capacity;                  // what the maps could not hold
+    const ClusterLink* cluster = nullptr;           // --cluster-store; null: alone
 };
 
 // Thread-safe: called on the API server's connection threads.

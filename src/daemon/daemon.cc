@@ -6,6 +6,7 @@
 #include "src/daemon/capabilities.h"
 #include "src/daemon/capacity_watch.h"
 #include "src/daemon/cleanup.h"
+#include "src/daemon/cluster_link.h"
 #include "src/daemon/control_routes.h"
 #include "src/daemon/interface_guards.h"
 #include "src/daemon/ipcache_sync.h"
@@ -29,6 +30,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -108,6 +110,11 @@ int run_daemon(const config::DaemonConfig& config) {
     datapath::check_privileges().value_or_throw();
     auto features = datapath::probe_kernel_features();
     datapath::require_datapath_features(features).value_or_throw();
+    if (auto shared = datapath::check_bpffs_is_hosts(config.bpffs_dir); !shared) {
+        if (!config.allow_private_bpffs)
+            throw FatalError(shared.error());
+        spdlog::warn("{} (--allow-private-bpffs: starting anyway)", shared.error().message);
+    }
     datapath::ensure_bpffs_dir(config.bpffs_dir).value_or_throw();
     auto links_dir = config.bpffs_dir / "links";
     datapath::ensure_bpffs_dir(links_dir).value_or_throw();
@@ -146,17 +153,29 @@ int run_daemon(const config::DaemonConfig& config) {
 
     int from_fd = firewall->program_fd(datapath::FirewallProgram::from_workload);
     int to_fd = firewall->program_fd(datapath::FirewallProgram::to_workload);
-    auto guards = std::make_unique<InterfaceGuards>(links_dir, from_fd, to_fd, config.attach_mode);
+    auto guards = std::make_unique<InterfaceGuards>(links_dir, from_fd, to_fd, config.attach_mode,
+                                                    config.bpffs_dir / "filters");
 
     auto sources = make_sources(config);
     std::vector<std::string> source_names;
     for (const auto& source : sources)
         source_names.push_back(source->name());
+    std::unique_ptr<ClusterLink> cluster; // set before the agent's thread starts
     NodeAgent::Options agent_options;
-    agent_options.on_published = [&policy](const NodeSnapshot& snapshot) {
+    agent_options.on_published = [&policy, &cluster](const NodeSnapshot& snapshot) {
+        if (cluster)
+            cluster->local_changed(snapshot);
         std::vector<std::string> identities;
         for (const auto& [name, count] : snapshot.workloads_per_identity)
             identities.push_back(name);
+        // Other nodes' identities get a learning window and a mode here too: left without
+        // one they would have the default mode (learn) on this node for ever, and "either
+        // end learns" would let any local workload reach them. (The window starts when this
+        // node first sees the identity, not when the cluster did: issue 15, step 4.)
+        for (const auto& [address, remote] : snapshot.remote)
+            if (std::find(identities.begin(), identities.end(), remote.identity) ==
+                identities.end())
+                identities.push_back(remote.identity);
         policy->observe(identities);
     };
     NodeAgent agent(registry, IpcacheSync(maps.ipcache), InterfaceMapSync(maps.ifaces), *guards,
@@ -170,6 +189,7 @@ int run_daemon(const config::DaemonConfig& config) {
     info.version = FLOWWALL_VERSION;
     info.node = node;
     info.started_at = std::chrono::system_clock::now();
+    cluster = ClusterLink::create(config, node, info.version, info.started_at, agent);
     info.pin_dir = config.bpffs_dir.string();
     bool tcx = config.attach_mode == datapath::TcAttachMode::tcx ||
                (config.attach_mode == datapath::TcAttachMode::automatic && features.tcx);
@@ -184,7 +204,7 @@ int run_daemon(const config::DaemonConfig& config) {
     CapacityWatch capacity(maps, CapacityLimits{config.capacities.policy_entries,
                                                 config.capacities.conntrack_entries,
                                                 config.capacities.event_buffer_bytes});
-    ControlTargets targets{info, agent, *policy, audit_stream, pump.get(), capacity};
+    ControlTargets targets{info, agent, *policy, audit_stream, pump.get(), capacity, cluster.get()};
     auto server =
         api::UnixHttpServer::start(config.socket, [&targets](const api::HttpRequest& request) {
             return route_control_request(request, targets);
@@ -195,8 +215,17 @@ int run_daemon(const config::DaemonConfig& config) {
     std::unique_ptr<web::WebServer> web_server;
     if (!config.web_listen.empty()) {
         web::WebRoutes routes;
-        routes.metrics = [&web_targets] { return gather_metrics(web_targets); };
-        routes.health = [&web_targets] { return gather_health(web_targets); };
+        routes.metrics = [&web_targets, &cluster] {
+            return gather_metrics(web_targets) + (cluster ? cluster->metrics_text() : "");
+        };
+        routes.health = [&web_targets, &cluster] {
+            auto health = gather_health(web_targets);
+            // Degraded, not unhealthy: the node enforces on without the store, and a
+            // liveness probe must not restart every node of a cluster when etcd is away.
+            if (auto problem = cluster ? cluster->problem() : std::nullopt)
+                health.text = "degraded: " + *problem + "\n" + health.text;
+            return health;
+        };
         routes.api = [&web_targets](const std::string& name, const auto& query) {
             return answer_web_api(web_targets, name, query);
         };
@@ -205,6 +234,8 @@ int run_daemon(const config::DaemonConfig& config) {
     }
 
     std::jthread agent_thread([&](std::stop_token stop) { agent.run(stop); });
+    if (cluster)
+        cluster->start();
     std::jthread pump_thread([&](std::stop_token stop) { pump->run(stop); });
     std::jthread policy_thread([&](std::stop_token stop) {
         // Nothing notifies `tick`: it only wakes for a stop request or after a second.
@@ -241,6 +272,9 @@ int run_daemon(const config::DaemonConfig& config) {
     audit_stream.close(); // ends `events --follow` streams so the server can stop
     server.reset();
     web_server.reset();
+    // After everything that reads it. Its leases expire on their own: the other nodes drop
+    // this node's addresses one lease TTL later (a restart within the TTL publishes again).
+    cluster.reset();
     pump_thread.request_stop();
     pump_thread.join();
     policy_thread.request_stop();

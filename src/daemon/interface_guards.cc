@@ -14,13 +14,20 @@ using datapath::TcAttachMode;
 using datapath::TcHook;
 
 InterfaceGuards::InterfaceGuards(std::filesystem::path links_dir, int from_workload_fd,
-                                 int to_workload_fd, TcAttachMode mode)
+                                 int to_workload_fd, TcAttachMode mode,
+                                 std::filesystem::path filter_records_dir)
     : links_dir_(std::move(links_dir)), from_workload_fd_(from_workload_fd),
-      to_workload_fd_(to_workload_fd), mode_(mode) {}
+      to_workload_fd_(to_workload_fd), mode_(mode), filter_records_(std::move(filter_records_dir)) {
+}
 
 InterfaceGuards::~InterfaceGuards() {
-    if (!keep_on_exit_)
-        return; // the attachments' destructors detach
+    if (!keep_on_exit_) {
+        // The attachments' destructors detach; their records go with them.
+        for (auto& [workload, guards] : guards_)
+            for (auto& [key, guard] : guards)
+                forget_filters(guard.state.point);
+        return;
+    }
     for (auto& [workload, guards] : guards_)
         for (auto& [key, guard] : guards)
             for (auto& attachment : guard.attachments)
@@ -32,6 +39,31 @@ std::filesystem::path InterfaceGuards::pin_path(const GuardPoint& point, TcHook 
     if (links_dir_.empty() || mode_ == TcAttachMode::clsact)
         return {};
     return links_dir_ / (point.key + (hook == TcHook::ingress ? "-ingress" : "-egress"));
+}
+
+std::string InterfaceGuards::record_key(const GuardPoint& point, TcHook hook) {
+    return point.key + (hook == TcHook::ingress ? "-ingress" : "-egress");
+}
+
+void InterfaceGuards::record_filters(const Guard& guard) {
+    if (filter_records_.dir().empty())
+        return;
+    for (const auto& attachment : guard.attachments) {
+        if (attachment.mode() != TcAttachMode::clsact)
+            continue;
+        const auto key = record_key(guard.state.point, attachment.hook());
+        if (auto recorded = filter_records_.record(key, attachment.interface(), attachment.hook());
+            !recorded)
+            spdlog::warn("{}: --cleanup will not find this filter: {}", key,
+                         recorded.error().to_string());
+    }
+}
+
+void InterfaceGuards::forget_filters(const GuardPoint& point) {
+    if (filter_records_.dir().empty())
+        return;
+    for (TcHook hook : {TcHook::ingress, TcHook::egress})
+        filter_records_.forget(record_key(point, hook));
 }
 
 void InterfaceGuards::attach(Guard& guard) {
@@ -54,12 +86,14 @@ void InterfaceGuards::attach(Guard& guard) {
         if (!attached) {
             guard.state.error = attached.error().to_string();
             guard.attachments.clear(); // both programs or neither
+            forget_filters(point);
             spdlog::warn("cannot guard {} ({}): {}", point.iface.to_string(),
                          to_string(point.placement), guard.state.error);
             return;
         }
         guard.attachments.push_back(std::move(attached.value()));
     }
+    record_filters(guard);
     guard.state.attached = true;
     guard.state.mode = guard.attachments.front().mode() == TcAttachMode::tcx ? "tcx" : "clsact";
     spdlog::info("guarding {} ({}, {})", point.iface.to_string(), to_string(point.placement),
@@ -74,9 +108,10 @@ void InterfaceGuards::guard(const std::string& workload_key,
         wanted.insert(point.key);
     // The key names the interface (and its namespace), so an unchanged key is the same hook.
     for (auto it = guards.begin(); it != guards.end();) {
-        if (!wanted.contains(it->first))
+        if (!wanted.contains(it->first)) {
+            forget_filters(it->second.state.point);
             it = guards.erase(it); // TcAttachment destructors detach
-        else
+        } else
             ++it;
     }
     for (const auto& point : points) {
@@ -91,9 +126,14 @@ void InterfaceGuards::release(const std::string& workload_key) {
     if (it == guards_.end())
         return;
     for (auto& [key, guard] : it->second) {
+        bool all_detached = true;
         for (auto& attachment : guard.attachments)
-            if (auto detached = attachment.detach(); !detached)
+            if (auto detached = attachment.detach(); !detached) {
                 spdlog::warn("detach {}: {}", key, detached.error().to_string());
+                all_detached = false;
+            }
+        if (all_detached) // else the record lets --cleanup find what is left
+            forget_filters(guard.state.point);
         spdlog::info("released {}", guard.state.point.iface.to_string());
     }
     guards_.erase(it);

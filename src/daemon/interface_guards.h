@@ -5,6 +5,7 @@
 #pragma once
 
 #include "src/common/result.h"
+#include "src/daemon/filter_records.h"
 #include "src/daemon/guard_points.h"
 #include "src/datapath/tc_attachment.h"
 
@@ -25,8 +26,10 @@ struct GuardState {
 
 class InterfaceGuards {
 public:
+    // filter_records_dir: where clsact filters are recorded for --cleanup (filter_records.h);
+    // empty: not recorded.
     InterfaceGuards(std::filesystem::path links_dir, int from_workload_fd, int to_workload_fd,
-                    datapath::TcAttachMode mode);
+                    datapath::TcAttachMode mode, std::filesystem::path filter_records_dir = {});
     ~InterfaceGuards();
     InterfaceGuards(const InterfaceGuards&) = delete;
     InterfaceGuards& operator=(const InterfaceGuards&) = delete;
@@ -62,11 +65,15 @@ private:
     void attach(Guard& guard);
     size_t count_attached(bool attached) const;
     std::filesystem::path pin_path(const GuardPoint& point, datapath::TcHook hook) const;
+    static std::string record_key(const GuardPoint& point, datapath::TcHook hook);
+    void record_filters(const Guard& guard);
+    void forget_filters(const GuardPoint& point);
 
     std::filesystem::path links_dir_;
     int from_workload_fd_;
     int to_workload_fd_;
     datapath::TcAttachMode mode_;
+    FilterRecords filter_records_;
     std::map<std::string, std::map<std::string, Guard>> guards_; // workload key -> point key
     bool keep_on_exit_ = false;
 };

@@ -75,7 +75,17 @@ void NodeAgent::health(const std::string& source, identity::SourceHealth health)
     push(Health{source, std::move(health)});
 }
 
+void NodeAgent::set_remote(RemoteWorkloads remote) {
+    push(std::move(remote));
+}
+
 bool NodeAgent::apply(Report& report) {
+    if (auto* remote = std::get_if<RemoteWorkloads>(&report)) {
+        if (*remote == remote_)
+            return false;
+        remote_ = std::move(*remote);
+        return true;
+    }
     if (auto* replace = std::get_if<ReplaceAll>(&report)) {
         synced_once_.insert(replace->source);
         return table_.replace_all(replace->source, std::move(replace->workloads));
@@ -118,9 +128,26 @@ void NodeAgent::run(std::stop_token stop) {
 
 IpcacheEntries NodeAgent::desired_ipcache() {
     IpcacheEntries desired;
+    // Remote claims first, so that the node's own addresses and its local workloads, written
+    // after them, always win: another node never decides what a local address is.
+    remote_applied_.clear();
+    for (const auto& [address, remote] : remote_) {
+        auto id = registry_.id_for(remote.identity);
+        if (!id) {
+            spdlog::error("identity {} of {} on node {}: {}", remote.identity, remote.name,
+                          remote.node, id.error().to_string());
+            continue;
+        }
+        desired.insert_or_assign(
+            address, fw_identity_info{.identity = id.value(), .flags = FW_IDENTITY_F_REMOTE});
+        remote_applied_.emplace(address, remote);
+    }
+    // The node's own addresses are `host`, whatever another node claims.
     if (options_.map_host_addresses)
-        for (const auto& address : host_addresses())
+        for (const auto& address : host_addresses()) {
             desired.insert_or_assign(address, fw_identity_info{.identity = FW_ID_HOST, .flags = 0});
+            remote_applied_.erase(address);
+        }
     workload_names_.clear();
     // The workloads' link-local addresses: theirs, though no runtime reports them (fe80::
     // traffic between workloads is judged by identity like any other).
@@ -128,6 +155,7 @@ IpcacheEntries NodeAgent::desired_ipcache() {
         desired.insert_or_assign(address,
                                  fw_identity_info{.identity = id, .flags = FW_IDENTITY_F_LOCAL});
     for (const auto& [address, owner] : table_.address_owners()) {
+        remote_applied_.erase(address);
         workload_names_.emplace(address, owner->name);
         auto id = registry_.id_for(owner->identity);
         if (!id) {
@@ -268,6 +296,10 @@ void NodeAgent::publish() {
     snapshot->guards_failed = guards_.failed_count();
     snapshot->reconciles = reconciles_;
     snapshot->workload_names = workload_names_;
+    // Audit records name a remote peer with its node: "db-1@node-2".
+    for (const auto& [address, remote] : remote_applied_)
+        snapshot->workload_names.emplace(address, remote.name + "@" + remote.node);
+    snapshot->remote = remote_applied_;
     {
         std::lock_guard lock(snapshot_mutex_);
         snapshot_ = snapshot;

@@ -36,6 +36,15 @@ struct EndpointView {
     std::string error; // why its interfaces could not be planned, if so
 };
 
+// A workload on another node of the cluster, as the cluster store's winning claim has it.
+struct RemoteWorkload {
+    std::string identity;
+    std::string name; // the workload's name on its node
+    std::string node;
+    bool operator==(const RemoteWorkload&) const = default;
+};
+using RemoteWorkloads = std::map<IpAddress, RemoteWorkload>;
+
 struct SourceView {
     std::string name;
     identity::SourceHealth health;
@@ -46,7 +55,9 @@ struct NodeSnapshot {
     std::vector<SourceView> sources;                          // by name
     std::vector<std::pair<std::string, uint32_t>> identities; // by id
     std::map<std::string, size_t> workloads_per_identity;
-    std::map<IpAddress, std::string> workload_names; // who owns each local address
+    // Who owns each local address; remote addresses too, as "<workload>@<node>" (cluster).
+    std::map<IpAddress, std::string> workload_names;
+    RemoteWorkloads remote; // other nodes' addresses in the ipcache (local ones never here)
     size_t ipcache_entries = 0;
     size_t interface_entries = 0; // fw_ifaces_v1: guarded interfaces with their workload
     std::string interface_error;
@@ -77,6 +88,9 @@ public:
     void upsert(identity::Workload workload) override;
     void remove(const std::string& source, const std::string& key) override;
     void health(const std::string& source, identity::SourceHealth health) override;
+    // Every other node's winning address claims (cluster mode), from the cluster's thread.
+    // They go into the ipcache as remote entries; a local workload's address stays local.
+    void set_remote(RemoteWorkloads remote);
 
     // Applies reports until stop is requested.
     void run(std::stop_token stop);
@@ -96,7 +110,7 @@ private:
         std::string source;
         identity::SourceHealth health;
     };
-    using Report = std::variant<ReplaceAll, identity::Workload, Remove, Health>;
+    using Report = std::variant<ReplaceAll, identity::Workload, Remove, Health, RemoteWorkloads>;
 
     void push(Report report);
     bool apply(Report& report); // true if the workloads changed
@@ -127,6 +141,8 @@ private:
     std::map<std::string, identity::Workload> guarded_as_; // what each workload was planned from
     std::map<std::string, std::string> plan_errors_;
     std::map<IpAddress, std::string> workload_names_; // as of the last reconcile
+    RemoteWorkloads remote_;                          // as last set
+    RemoteWorkloads remote_applied_;                  // in the ipcache as of the last reconcile
     std::string ipcache_error_;
     std::string interface_error_;
     NetnsCookies netns_cookies_;

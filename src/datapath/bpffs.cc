@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <system_error>
 
 namespace flowwall::datapath {
@@ -121,6 +122,75 @@ Status ensure_bpffs_dir(const std::filesystem::path& dir) {
                                  " is not on a bpffs mount: choose a directory under " +
                                  kBpffsMountPoint.string() + " or mount bpffs at its parent"};
     return make_dirs(absolute);
+}
+
+namespace {
+
+Result<uint64_t> inode_of(const std::filesystem::path& path) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0)
+        return Error::from_errno(errno, "stat " + path.string());
+    return static_cast<uint64_t>(info.st_ino);
+}
+
+std::string share_hint(const std::filesystem::path& dir) {
+    return ": its pins would vanish when flowwalld exits, and enforcement with them. Run "
+           "flowwalld where it sees the host's bpffs: enter a network namespace with "
+           "`nsenter --net=/run/netns/NAME` rather than `ip netns exec` (which mounts a new "
+           "/sys without the host's bpffs); in a container, mount the host's /sys/fs/bpf "
+           "(a DaemonSet: a hostPath volume for /sys/fs/bpf with mountPropagation: "
+           "Bidirectional); or choose a --bpffs-dir on the host's bpffs. "
+           "--allow-private-bpffs true starts anyway (the pins of " +
+           dir.string() + " then die with this mount namespace)";
+}
+
+} // namespace
+
+Status check_bpffs_is_hosts(const std::filesystem::path& dir) {
+    auto own = inode_of("/proc/self/ns/mnt");
+    auto host = inode_of("/proc/1/ns/mnt");
+    std::optional<bool> same;
+    if (own && host)
+        same = own.value() == host.value();
+    return check_bpffs_is_hosts(dir, "/", "/proc/1/root", same);
+}
+
+Status check_bpffs_is_hosts(const std::filesystem::path& dir, const std::filesystem::path& own_root,
+                            const std::filesystem::path& host_root,
+                            std::optional<bool> same_mount_namespace) {
+    if (same_mount_namespace.value_or(false))
+        return {};
+    std::filesystem::path absolute = dir.lexically_normal();
+    if (!absolute.is_absolute())
+        return {}; // ensure_bpffs_dir() refuses it with its own message
+    std::filesystem::path relative = absolute.relative_path();
+    std::filesystem::path own_path = nearest_existing(own_root / relative);
+    if (!is_bpffs(own_path))
+        return Error{EXDEV, std::string(same_mount_namespace
+                                            ? "flowwalld runs in a private mount namespace"
+                                            : "flowwalld cannot tell whether it runs in the host's "
+                                              "mount namespace (PID 1's is not visible)") +
+                                ", and " + absolute.string() +
+                                " is not on bpffs: a bpffs it mounted here might be one only this "
+                                "namespace sees" +
+                                share_hint(absolute)};
+    if (!same_mount_namespace)
+        return {}; // on bpffs, and nothing to compare it with: only what is proven is refused
+    // Pins are the bpffs instance's, not the mount's: the same instance (one st_dev) seen from
+    // the host's root is what makes them outlive this namespace.
+    std::error_code error;
+    std::filesystem::path suffix = std::filesystem::relative(own_path, own_root, error);
+    std::filesystem::path host_path = host_root / suffix;
+    struct stat own_info {};
+    struct stat host_info {};
+    if (::stat(own_path.c_str(), &own_info) != 0)
+        return Error::from_errno(errno, "stat " + own_path.string());
+    if (error || ::stat(host_path.c_str(), &host_info) != 0 || !is_bpffs(host_path) ||
+        own_info.st_dev != host_info.st_dev)
+        return Error{EXDEV, "the bpffs holding " + absolute.string() +
+                                " is private to this mount namespace, not the host's" +
+                                share_hint(absolute)};
+    return {};
 }
 
 Status remove_pin_tree(const std::filesystem::path& dir) {

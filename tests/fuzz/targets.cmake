@@ -7,4 +7,5 @@ set(FLOWWALL_FUZZ_TARGETS
   model_import
   control_request
   docker_api
-  cri_api)
+  cri_api
+  store_value)

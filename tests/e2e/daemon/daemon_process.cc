@@ -106,7 +106,9 @@ void DaemonProcess::start(std::chrono::milliseconds timeout) {
 void DaemonProcess::launch() {
     if (running())
         throw std::logic_error("flowwalld is running already: stop() it first");
-    std::vector<std::string> args = base_args();
+    std::vector<std::string> args = prefix_;
+    auto own = base_args();
+    args.insert(args.end(), own.begin(), own.end());
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& arg : args)
@@ -128,7 +130,7 @@ void DaemonProcess::launch() {
                 ::_exit(126);
             }
         }
-        ::execv(argv[0], argv.data());
+        ::execvp(argv[0], argv.data());
         ::_exit(127);
     }
 }

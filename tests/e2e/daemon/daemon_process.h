@@ -46,6 +46,10 @@ public:
     // By default the build's own (flowwalld_path()).
     void use_binary(std::string path) { binary_ = std::move(path); }
 
+    // Later starts run `prefix... flowwalld ...` (prefix[0] looked up in PATH), e.g.
+    // {"ip", "netns", "exec", NAME}.
+    void use_prefix(std::vector<std::string> prefix) { prefix_ = std::move(prefix); }
+
     // Runs the flowwall CLI against this daemon.
     ExecResult cli(const std::vector<std::string>& args) const;
     // `flowwall <args> --json`, parsed; throws with the CLI's stderr if it failed.
@@ -80,6 +84,7 @@ private:
     std::filesystem::path pin_dir_; // under /sys/fs/bpf
     std::string binary_ = flowwalld_path();
     std::string netns_path_; // empty: the test's own namespace
+    std::vector<std::string> prefix_;
     pid_t pid_ = -1;
 };
 

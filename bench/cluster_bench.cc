@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: Apache-2.0
+// The cluster through one real etcd on this machine (Debian's etcd-server), with simulated
+// nodes: ClusterAgents, the same code flowwalld runs, without a datapath.
+//
+//   propagation  node A's endpoint change -> the entry in node B's remote view (what B writes
+//                into its ipcache next): median and p99 over --changes changes
+//   start-up     a node joining a cluster of --endpoints remote endpoints (from --nodes
+//                simulated publishers): time until its view has them all, and the RSS it
+//                grew by doing so
+//
+// Usage: cluster_bench [--changes N] [--endpoints N] [--nodes N]
+// Prints one JSON object (the figures) on stdout; progress on stderr.
+#include "src/cluster/cluster_agent.h"
+#include "src/cluster/cluster_keys.h"
+#include "tests/e2e/cluster/etcd_server.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace flowwall;
+using namespace flowwall::cluster;
+using Clock = std::chrono::steady_clock;
+
+long rss_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmRSS:", 0) == 0)
+            return std::stol(line.substr(6));
+    return -1;
+}
+
+IpAddress address_of(uint32_t index) {
+    // 198.18.0.0/15 holds 131072 addresses: plenty for the sizes here.
+    IpAddress address;
+    uint32_t value = (198u << 24) | (18u << 16) | (index + 1);
+    address.bytes[0] = value >> 24;
+    address.bytes[1] = (value >> 16) & 0xff;
+    address.bytes[2] = (value >> 8) & 0xff;
+    address.bytes[3] = value & 0xff;
+    return address;
+}
+
+// A follower's view and a way to wait for it to reach a condition.
+struct View {
+    std::mutex mutex;
+    std::condition_variable changed;
+    RemoteWinners winners;
+
+    void set(const RemoteWinners& now) {
+        {
+            std::lock_guard lock(mutex);
+            winners = now;
+        }
+        changed.notify_all();
+    }
+    template <typename Predicate>
+    bool wait(Predicate predicate, std::chrono::seconds timeout) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, timeout, [&] { return predicate(winners); });
+    }
+};
+
+ClusterAgent::Options agent_options(const std::string& endpoint, const std::string& node,
+                                    View* view) {
+    ClusterAgent::Options options;
+    options.store.endpoints = {endpoint};
+    options.node = node;
+    options.version = "bench";
+    options.started_at = std::chrono::system_clock::now();
+    // Long: a publisher puts its 1,000 keys one by one, which on this loaded VM can take
+    // longer than a short lease (the agent refreshes leases only between publishes).
+    options.lease_ttl = std::chrono::seconds(300);
+    if (view)
+        options.on_remote = [view](const RemoteWinners& winners) { view->set(winners); };
+    return options;
+}
+
+double percentile(std::vector<double> values, double p) {
+    std::sort(values.begin(), values.end());
+    size_t index = static_cast<size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+    return values[index];
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    int changes = 200, endpoints = 10000, nodes = 10;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (std::strcmp(argv[i], "--changes") == 0)
+            changes = std::atoi(argv[i + 1]);
+        else if (std::strcmp(argv[i], "--endpoints") == 0)
+            endpoints = std::atoi(argv[i + 1]);
+        else if (std::strcmp(argv[i], "--nodes") == 0)
+            nodes = std::atoi(argv[i + 1]);
+    }
+    if (changes < 1 || endpoints < 1 || nodes < 1 || endpoints > 100000) {
+        std::fprintf(stderr, "usage: cluster_bench [--changes N>0] [--endpoints 1..100000] "
+                             "[--nodes N>0]\n");
+        return 2;
+    }
+    flowwall::testing::EtcdServer etcd;
+    etcd.start();
+    nlohmann::json result{{"changes", changes}, {"endpoints", endpoints}, {"nodes", nodes}};
+
+    // Propagation: A publishes one more address each time; B's view must have it.
+    {
+        View b_view;
+        ClusterAgent a(agent_options(etcd.endpoint(), "bench-a", nullptr));
+        ClusterAgent b(agent_options(etcd.endpoint(), "bench-b", &b_view));
+        a.start();
+        b.start();
+        LocalEndpoints local;
+        std::vector<double> latencies_ms;
+        for (int i = 0; i < changes; ++i) {
+            IpAddress address = address_of(static_cast<uint32_t>(i));
+            local.emplace(address, EndpointRecord{"bench/web", "web-" + std::to_string(i)});
+            auto start = Clock::now();
+            a.set_local(local, true);
+            if (!b_view.wait([&](const RemoteWinners& w) { return w.contains(address); },
+                             std::chrono::seconds(10))) {
+                std::fprintf(stderr, "change %d did not reach node B within 10 s\n", i);
+                return 1;
+            }
+            latencies_ms.push_back(
+                std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+        }
+        result["propagation_ms"] = {{"median", percentile(latencies_ms, 0.5)},
+                                    {"p99", percentile(latencies_ms, 0.99)},
+                                    {"max", percentile(latencies_ms, 1.0)}};
+        std::fprintf(stderr, "propagation: median %.1f ms, p99 %.1f ms\n",
+                     percentile(latencies_ms, 0.5), percentile(latencies_ms, 0.99));
+    }
+
+    // Start-up: `nodes` publishers share `endpoints` addresses; then a new node joins.
+    {
+        std::vector<std::unique_ptr<ClusterAgent>> publishers;
+        for (int n = 0; n < nodes; ++n) {
+            LocalEndpoints local;
+            for (int i = n; i < endpoints; i += nodes)
+                local.emplace(address_of(static_cast<uint32_t>(100000 + i) % 131000),
+                              EndpointRecord{"bench/id-" + std::to_string(i % 1000),
+                                             "w-" + std::to_string(i)});
+            auto publisher = std::make_unique<ClusterAgent>(
+                agent_options(etcd.endpoint(), "pub-" + std::to_string(n), nullptr));
+            publisher->set_local(std::move(local), true);
+            publisher->start();
+            publishers.push_back(std::move(publisher));
+        }
+        auto publish_start = Clock::now();
+        for (;;) { // bounded by the 10 min a bench may take
+            size_t published = 0;
+            for (const auto& publisher : publishers)
+                published += publisher->status().published;
+            if (published >= static_cast<size_t>(endpoints))
+                break;
+            if (Clock::now() - publish_start > std::chrono::minutes(10)) {
+                std::fprintf(stderr, "publishing %d endpoints took over 10 min\n", endpoints);
+                return 1;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        double publish_s = std::chrono::duration<double>(Clock::now() - publish_start).count();
+        std::fprintf(stderr, "%d endpoints published by %d nodes in %.1f s\n", endpoints, nodes,
+                     publish_s);
+
+        long rss_before = rss_kib();
+        View joiner_view;
+        auto start = Clock::now();
+        ClusterAgent joiner(agent_options(etcd.endpoint(), "joiner", &joiner_view));
+        joiner.start();
+        if (!joiner_view.wait(
+                [&](const RemoteWinners& w) { return w.size() >= static_cast<size_t>(endpoints); },
+                std::chrono::seconds(60))) {
+            std::fprintf(stderr, "the joining node did not see every endpoint within 60 s\n");
+            return 1;
+        }
+        double sync_s = std::chrono::duration<double>(Clock::now() - start).count();
+        long rss_after = rss_kib();
+        result["publish_s"] = publish_s;
+        result["startup_sync_s"] = sync_s;
+        result["startup_rss_growth_kib"] = rss_after - rss_before;
+        result["rss_kib"] = rss_after;
+        std::fprintf(stderr, "start-up sync of %d endpoints: %.2f s, RSS +%ld KiB\n", endpoints,
+                     sync_s, rss_after - rss_before);
+    }
+    std::printf("%s\n", result.dump().c_str());
+    return 0;
+}

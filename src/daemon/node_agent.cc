@@ -203,6 +203,14 @@ bool NodeAgent::sync_interfaces(bool remove_unclaimed) {
     std::map<IpAddress, uint32_t> link_locals;
     std::map<std::string, datapath::InterfaceKey> keys_now;
     std::set<std::string> namespaces;
+    // Who owns what, before any interface is read: the runtimes' addresses, and link-local
+    // addresses as they were owned after the last read (the first to hold one keeps it).
+    std::map<IpAddress, uint32_t> owners = link_local_owners_;
+    for (const auto& [key, workload] : table_.workloads()) {
+        if (auto id = registry_.find(workload.identity))
+            for (const auto& address : workload.addresses)
+                owners.insert_or_assign(address, *id);
+    }
     for (const auto& [key, workload] : table_.workloads()) {
         auto id = registry_.find(workload.identity);
         if (!id)
@@ -225,8 +233,20 @@ bool NodeAgent::sync_interfaces(bool remove_unclaimed) {
                               workload.name, read.error().to_string());
                 continue;
             }
-            auto entry =
-                interface_entry(*id, read.value().mac, workload.addresses, read.value().addresses);
+            auto owned_elsewhere = [&](const IpAddress& address) {
+                auto owner = owners.find(address);
+                if (owner != owners.end())
+                    return owner->second != *id;
+                owners.emplace(address, *id); // first come, first served within this read
+                return false;
+            };
+            auto entry = interface_entry(*id, read.value().mac, workload.addresses,
+                                         read.value().addresses, owned_elsewhere);
+            for (const auto& address : entry.untrusted)
+                spdlog::debug("{} of {}: {} is on the interface but neither the runtime's nor a "
+                              "link-local address of its own: packets from it are dropped as "
+                              "spoofed",
+                              state.point.workload_interface, workload.name, address.to_string());
             for (const auto& address : entry.left_out)
                 spdlog::warn("{} of {}: no room for {} in the interface map; packets from it "
                              "are dropped as spoofed",

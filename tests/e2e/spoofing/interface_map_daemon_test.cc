@@ -70,16 +70,29 @@ TEST(InterfaceMapDaemon, HostPeersOfTheDockerBridgeCopyCarryTheirWorkloads) {
     EXPECT_EQ(map_status.at("entries"), 4) << map_status.dump();
     EXPECT_TRUE(map_status.at("error").is_null()) << map_status.dump();
 
-    // An address web gains is in its entry within a reconcile or two, and gone once removed.
+    // Addresses web adds to its own eth0 (it could, with CAP_NET_ADMIN): a link-local one that
+    // nobody owns is its own within a reconcile or two; a neighbour's address or any other
+    // address its runtime did not report never becomes one it may send from. The read that
+    // brought the link-local address saw the others too.
     const Workload& web = scene.web();
     const datapath::InterfaceKey web_key{bridge_cookie, static_cast<uint32_t>(web.hub_ifindex)};
     const Address extra = scene.lab().subnet_v4(77);
+    const Address extra_link_local = Address::v6("fe80::77");
+    const Address neighbours = scene.db().v4;
     ip(web, {"addr", "add", extra.str() + "/24", "dev", "eth0"});
-    EXPECT_TRUE(eventually([&] { return holds(*pinned_interface(daemon, web_key), extra); },
-                           std::chrono::seconds(6)));
+    ip(web, {"addr", "add", neighbours.str() + "/32", "dev", "eth0"});
+    ip(web, {"-6", "addr", "add", extra_link_local.str() + "/64", "dev", "eth0", "nodad"});
+    EXPECT_TRUE(eventually(
+        [&] { return holds(*pinned_interface(daemon, web_key), extra_link_local); },
+        std::chrono::seconds(6)));
+    EXPECT_FALSE(holds(*pinned_interface(daemon, web_key), extra));
+    EXPECT_FALSE(holds(*pinned_interface(daemon, web_key), neighbours));
+    ip(web, {"-6", "addr", "del", extra_link_local.str() + "/64", "dev", "eth0"});
+    EXPECT_TRUE(eventually(
+        [&] { return !holds(*pinned_interface(daemon, web_key), extra_link_local); },
+        std::chrono::seconds(6)));
     ip(web, {"addr", "del", extra.str() + "/24", "dev", "eth0"});
-    EXPECT_TRUE(eventually([&] { return !holds(*pinned_interface(daemon, web_key), extra); },
-                           std::chrono::seconds(6)));
+    ip(web, {"addr", "del", neighbours.str() + "/32", "dev", "eth0"});
 }
 
 TEST(InterfaceMapDaemon, InWorkloadEntriesAreKeyedByTheWorkloadsNamespaceAndGoWithIt) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Events to user space with de-duplication in the kernel: at most one event per (flow,
- * kind) per interval, the next one carrying how many were folded in. A flood of attempts
+ * kind, and for drops reason) per interval, the next one carrying how many were folded in. A flood of attempts
  * then costs a map lookup each, not a ring buffer slot each.
  */
 #ifndef FW_BPF_REPORT_H
@@ -23,7 +23,12 @@ struct fw_report {
 };
 
 static __always_inline void fw_report_send(const struct fw_report* report, __u64 now) {
-    struct fw_dedup_key dedup_key = {.flow = *report->flow, .kind = report->kind};
+    /* Drops are folded per reason: a forged attempt (the interface names its sender, so it
+     * shares the flow of the sender's own) must not hide behind an earlier blocked one. */
+    struct fw_dedup_key dedup_key = {
+        .flow = *report->flow,
+        .kind = report->kind == FW_EVENT_DROP ? FW_DEDUP_KIND_DROP(report->reason) : report->kind,
+    };
     struct fw_dedup_value* last = bpf_map_lookup_elem(&fw_dedup_v1, &dedup_key);
     const struct fw_tuple* tuple = &report->pkt->tuple;
     struct fw_event* event;

@@ -225,8 +225,9 @@ struct fw_ct_value {
 /* fw_dedup_v1: at most one event per (flow, kind) per interval. */
 struct fw_dedup_key {
     struct fw_policy_key flow;
-    __u32 kind; /* enum fw_event_kind */
+    __u32 kind; /* enum fw_event_kind; drops: FW_DEDUP_KIND_DROP(reason), one per reason */
 };
+#define FW_DEDUP_KIND_DROP(reason) (FW_EVENT_DROP | ((reason) << 8))
 
 struct fw_dedup_value {
     __u64 last_report_ns;

@@ -288,6 +288,19 @@ TEST_F(Sender, SpoofedIsDroppedInEveryModeAndNeverLearned) {
     EXPECT_FALSE(in_model(flow(web.identity, db.identity, 6000, IPPROTO_TCP)));
 }
 
+// The entry names web as the source of both, so they share a flow; a forged attempt must still
+// be audited as such, not folded into the earlier block of web's own attempt.
+TEST_F(Sender, ASpoofedDropIsReportedAfterABlockOfTheSameFlow) {
+    EXPECT_EQ(from_web(PacketBuilder::tcp(web.v4, 40000, db.v4, 6000, TcpFlags::syn)),
+              Verdict::drop);
+    EXPECT_EQ(from_web(PacketBuilder::tcp(intruder.v4, 40000, db.v4, 6000, TcpFlags::syn)),
+              Verdict::drop);
+    auto events = take_events();
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[0].reason, static_cast<uint32_t>(FW_REASON_BLOCKED));
+    EXPECT_EQ(events[1].reason, static_cast<uint32_t>(FW_REASON_SPOOFED));
+}
+
 TEST_F(Sender, FailClosedDoesNotChangeIt) {
     ASSERT_TRUE(maps().settings.update(0, {FW_MODE_BLOCK, FW_SETTINGS_F_FAIL_CLOSED}).ok());
     EXPECT_EQ(from_web(PacketBuilder::udp(db.v4, 53, web.v4, 40000)), Verdict::drop);

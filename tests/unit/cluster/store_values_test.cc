@@ -74,7 +74,7 @@ TEST(StoreValues, BadNodeValuesAreRefusedSayingWhy) {
 }
 
 TEST(StoreValues, OnlyAddressesAWorkloadCanHoldAreAccepted) {
-    for (const char* good : {"198.18.1.2", "10.1.2.3", "203.0.113.9", "fd00::1", "2001:db8::5"})
+    for (const char* good : {"198.18.1.2", "198.19.2.3", "203.0.113.9", "fd00::1", "2001:db8::5"})
         EXPECT_TRUE(validate_workload_address(IpAddress::parse(good).value())) << good;
     for (const char* bad :
          {"0.0.0.0", "0.1.2.3", "127.0.0.1", "127.255.0.1", "169.254.1.1", "224.0.0.1", "239.1.1.1",

@@ -4,6 +4,8 @@
 // WorkloadSink; the daemon owns the sink and serialises what it receives.
 #pragma once
 
+#include <functional>
+
 #include <chrono>
 #include <stop_token>
 #include <string>
@@ -49,5 +51,24 @@ public:
     // Must return within about a second of the stop request. Never throws.
     virtual void run(WorkloadSink& sink, std::stop_token stop) = 0;
 };
+
+// Sleeps for `duration` unless stop is requested first; false when it was.
+bool sleep_unless_stopped(std::chrono::milliseconds duration, std::stop_token stop);
+
+struct RetryOptions {
+    std::string source; // the name health reports and log lines carry ("docker", "cri")
+    std::chrono::milliseconds backoff_min{200};
+    std::chrono::milliseconds backoff_max{std::chrono::seconds(10)};
+};
+
+// The loop every runtime source runs: `attempt` lists and follows until it fails or stop is
+// requested; a failure is reported to the sink as `unavailable` (one warning per outage and
+// per change of reason), `after_failure` forgets what the next listing replaces, and the next
+// attempt waits a backoff that doubles up to backoff_max. An attempt that held for backoff_max
+// was healthy: the backoff starts from the bottom again, so one runtime restart costs
+// backoff_min, not whatever the last outage had grown to. Exceptions count as failures.
+void run_with_backoff(const RetryOptions& options, WorkloadSink& sink, std::stop_token stop,
+                      SourceHealth& health, const std::function<Status()>& attempt,
+                      const std::function<void()>& after_failure = {});
 
 } // namespace flowwall::identity

@@ -14,16 +14,6 @@ namespace {
 
 constexpr const char* kSource = "cri";
 
-// false when stop was requested before `duration` passed.
-bool sleep_for(std::chrono::milliseconds duration, std::stop_token stop) {
-    std::mutex mutex;
-    std::condition_variable_any cv;
-    std::unique_lock lock(mutex);
-    // wait_for's result is the predicate's, always false here: ask the token itself.
-    cv.wait_for(lock, stop, duration, [] { return false; });
-    return !stop.stop_requested();
-}
-
 bool runtime_gone(const Error& error) {
     return error.errnum == kRuntimeUnavailable;
 }
@@ -47,7 +37,7 @@ void CriSource::run(WorkloadSink& sink, std::stop_token stop) {
                          "/var/run/crio/crio.sock exists; set cri-socket";
         spdlog::error("cri: {}", health.message);
         sink.health(kSource, health);
-        while (sleep_for(std::chrono::seconds(1), stop)) {
+        while (sleep_unless_stopped(std::chrono::seconds(1), stop)) {
         }
         return;
     }
@@ -69,47 +59,15 @@ void CriSource::run(WorkloadSink& sink, std::stop_token stop) {
         events_state_ = EventWatchState::unsupported;
     }
     std::stop_callback stop_watch(stop, [&event_watch] { event_watch.request_stop(); });
-    auto backoff = options_.backoff_min;
-    while (!stop.stop_requested()) {
-        const auto cycle_start = std::chrono::steady_clock::now();
-        Status status;
-        try {
-            status = sync_and_poll(sink, stop, health);
-        } catch (const std::exception& e) {
-            status = Error{0, std::string("cri source: ") + e.what()};
-        } catch (...) {
-            status = Error{0, "cri source: unknown exception"};
-        }
-        if (stop.stop_requested())
-            break;
-        if (status.ok()) {
-            backoff = options_.backoff_min;
-            continue;
-        }
-        // The next success lists everything again and replaces: nothing stale survives an
-        // outage, and what is in the kernel stays until then.
-        known_.clear();
-        containers_.clear();
-        if (std::chrono::steady_clock::now() - cycle_start >= options_.backoff_max)
-            backoff = options_.backoff_min;
-        std::string message = status.error().to_string();
-        if (health.state != SourceState::unavailable || message != health.message)
-            spdlog::warn("cri: {}; retrying in {} ms", message, backoff.count());
-        else
-            spdlog::debug("cri: {}; retrying in {} ms", message, backoff.count());
-        ++health.errors;
-        health.state = SourceState::unavailable;
-        health.message = std::move(message);
-        try {
-            sink.health(kSource, health);
-        } catch (const std::exception& e) {
-            spdlog::error("cri: the sink refused a health report: {}", e.what());
-        }
-        if (!sleep_for(backoff, stop))
-            break;
-        backoff = std::min(backoff * 2, options_.backoff_max);
-    }
-    spdlog::debug("cri: source stopped");
+    // After a failure the next success lists everything again and replaces: nothing stale
+    // survives an outage, and what is in the kernel stays until then.
+    run_with_backoff(
+        {kSource, options_.backoff_min, options_.backoff_max}, sink, stop, health,
+        [&] { return sync_and_poll(sink, stop, health); },
+        [this] {
+            known_.clear();
+            containers_.clear();
+        });
 }
 
 Status CriSource::sync_and_poll(WorkloadSink& sink, std::stop_token stop, SourceHealth& health) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/identity/cri/runtime_events.h"
+#include "src/identity/workload_source.h"
 
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
@@ -12,18 +13,6 @@
 namespace flowwall::identity::cri {
 
 namespace events = containerd::services::events::v1;
-
-namespace {
-
-bool sleep_for(std::chrono::milliseconds duration, std::stop_token stop) {
-    std::mutex mutex;
-    std::condition_variable_any cv;
-    std::unique_lock lock(mutex);
-    cv.wait_for(lock, stop, duration, [] { return false; });
-    return !stop.stop_requested();
-}
-
-} // namespace
 
 void watch_runtime_events(const RuntimeEventWatchOptions& options,
                           const std::function<void()>& on_change,
@@ -79,7 +68,7 @@ void watch_runtime_events(const RuntimeEventWatchOptions& options,
         set_state(EventWatchState::connecting);
         spdlog::debug("cri: event subscription ended ({}); again in {} ms", status.error_message(),
                       backoff.count());
-        if (!sleep_for(backoff, stop))
+        if (!sleep_unless_stopped(backoff, stop))
             break;
         backoff = std::min(backoff * 2, options.backoff_max);
     }

@@ -19,14 +19,6 @@ namespace {
 
 constexpr const char* kSource = "docker";
 
-// false when stop was requested before `duration` passed.
-bool sleep_for(std::chrono::milliseconds duration, std::stop_token stop) {
-    std::mutex mutex;
-    std::condition_variable_any cv;
-    std::unique_lock lock(mutex);
-    return !cv.wait_for(lock, stop, duration, [] { return false; });
-}
-
 std::string events_path(int64_t since_seconds) {
     // Filtered by the daemon, so exec_* and health_status events of busy containers are never
     // sent, let alone parsed.
@@ -55,48 +47,8 @@ DockerSource::DockerSource(Options options)
 
 void DockerSource::run(WorkloadSink& sink, std::stop_token stop) {
     SourceHealth health;
-    auto backoff = options_.backoff_min;
-    while (!stop.stop_requested()) {
-        const auto cycle_start = std::chrono::steady_clock::now();
-        Status status;
-        try {
-            status = sync_and_follow(sink, stop, health);
-        } catch (const std::exception& e) {
-            status = Error{0, std::string("docker source: ") + e.what()};
-        } catch (...) {
-            status = Error{0, "docker source: unknown exception"};
-        }
-        if (stop.stop_requested())
-            break;
-        if (status.ok()) {
-            backoff = options_.backoff_min;
-            continue;
-        }
-        // A connection that held for a while was healthy: start the backoff from the bottom,
-        // so one daemon restart costs 200 ms, not whatever the last outage had grown to.
-        if (std::chrono::steady_clock::now() - cycle_start >= options_.backoff_max)
-            backoff = options_.backoff_min;
-        // One warning per outage (and per change of reason), not one per retry.
-        std::string message = status.error().to_string();
-        if (health.state != SourceState::unavailable || message != health.message)
-            spdlog::warn("docker: {}; retrying in {} ms", message, backoff.count());
-        else
-            spdlog::debug("docker: {}; retrying in {} ms", message, backoff.count());
-        ++health.errors;
-        health.state = SourceState::unavailable;
-        health.message = std::move(message);
-        try {
-            sink.health(kSource, health);
-        } catch (const std::exception& e) {
-            spdlog::error("docker: the sink refused a health report: {}", e.what());
-        } catch (...) {
-            spdlog::error("docker: the sink refused a health report");
-        }
-        if (!sleep_for(backoff, stop))
-            break;
-        backoff = std::min(backoff * 2, options_.backoff_max);
-    }
-    spdlog::debug("docker: source stopped");
+    run_with_backoff({kSource, options_.backoff_min, options_.backoff_max}, sink, stop, health,
+                     [&] { return sync_and_follow(sink, stop, health); });
 }
 
 // Resync by leaving the stream and listing again, rather than listing on a second timer

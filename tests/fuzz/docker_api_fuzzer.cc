@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // Docker Engine API answers (src/identity/docker/container_inspect.h): the whole input as
-// the body of `GET /containers/{id}/json` and of `GET /containers/json`, each of its lines
+// the body of `GET /containers/{id}/json`, `GET /containers/json` and `GET
+// /networks/docker_gwbridge` (gateway_bridge.h), each of its lines
 // as a line of the `GET /events` stream (the client hands the source one line at a time),
 // and its first line as a time stamp.
 //
 // Promises checked: nothing throws, whatever the daemon sends; a refused answer gets an
 // error naming what was wrong; ids that get through are plausible container ids (they go
 // into URL paths and workload keys); a container becomes a workload only when it runs with
-// a namespace of its own; Docker's and the model's time parsers agree on the second.
+// a namespace of its own; docker_gwbridge addresses are keyed by 64-hex container ids;
+// Docker's and the model's time parsers agree on the second.
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -19,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/identity/docker/container_inspect.h"
+#include "src/identity/docker/gateway_bridge.h"
 #include "src/policy/flow_text.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -78,6 +81,22 @@ void fuzz_list(std::string_view text) {
         FUZZ_CHECK(plausible_id(id), id);
 }
 
+void fuzz_gateway_bridge(std::string_view text) {
+    auto document = nlohmann::json::parse(text, nullptr, false);
+    if (document.is_discarded())
+        return;
+    (void)docker::on_swarm_scope_network(document); // never throws, whatever the shape
+    auto addresses = docker::parse_gateway_bridge(document);
+    if (!addresses) {
+        FUZZ_CHECK(!addresses.error().message.empty(), "docker_gwbridge error without a message");
+        return;
+    }
+    for (const auto& [id, own] : addresses.value()) {
+        FUZZ_CHECK(id.size() == 64 && plausible_id(id), id);
+        FUZZ_CHECK(own.size() <= 2, id);
+    }
+}
+
 void fuzz_event_line(std::string_view line) {
     auto event = docker::parse_event_line(line);
     if (!event) {
@@ -118,6 +137,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view text = as_text(data, size);
     fuzz_inspect(text);
     fuzz_list(text);
+    fuzz_gateway_bridge(text);
     fuzz_time(text.substr(0, text.find('\n')));
     // The client splits the stream at '\n' and drops empty lines and a lone "\r".
     for (std::string_view rest = text; !rest.empty();) {

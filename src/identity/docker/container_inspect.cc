@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/identity/docker/container_inspect.h"
 
+#include "src/identity/docker/gateway_bridge.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -283,6 +285,7 @@ Result<ContainerInfo> parse_container_inspect(const json& inspect) {
     FW_TRY_ASSIGN(info.sandbox_key,
                   reader.string(*network_settings, "NetworkSettings.SandboxKey", "SandboxKey"));
     FW_TRY_ASSIGN(info.addresses, read_addresses(reader, *network_settings));
+    info.on_swarm_network = on_swarm_scope_network(inspect);
     return info;
 }
 

@@ -36,6 +36,9 @@ struct ContainerInfo {
     std::string sandbox_key;          // NetworkSettings.SandboxKey: the netns bind mount
     std::string network_mode;         // HostConfig.NetworkMode: "default", "host", "container:<id>"
     std::vector<IpAddress> addresses; // every network's IPv4 and global IPv6, once
+    // On a swarm-scope (overlay) network: it also has a docker_gwbridge address, which
+    // inspect does not list (gateway_bridge.h).
+    bool on_swarm_network = false;
 
     bool operator==(const ContainerInfo&) const = default;
 };

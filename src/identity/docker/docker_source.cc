@@ -105,6 +105,7 @@ Status DockerSource::list_all(WorkloadSink& sink, std::stop_token stop, SourceHe
     if (!ids)
         return ids.error();
     std::vector<Workload> workloads;
+    std::optional<GatewayBridgeAddresses> bridge;
     size_t unreadable = 0;
     for (const std::string& id : ids.value()) {
         auto response = client_.get(inspect_path(id), stop);
@@ -119,6 +120,8 @@ Status DockerSource::list_all(WorkloadSink& sink, std::stop_token stop, SourceHe
         } else if (auto info = parse_container_inspect(response.value().body); !info) {
             problem = info.error();
         } else if (auto workload = to_workload(info.value(), options_.naming)) {
+            if (info.value().on_swarm_network)
+                add_gateway_bridge_addresses(*workload, id, bridge, stop, health);
             workloads.push_back(std::move(*workload));
         }
         if (problem) {
@@ -164,6 +167,10 @@ Status DockerSource::refresh(const std::string& id, WorkloadSink& sink, std::sto
         return {};
     }
     if (auto workload = to_workload(info.value(), options_.naming)) {
+        if (info.value().on_swarm_network) {
+            std::optional<GatewayBridgeAddresses> bridge;
+            add_gateway_bridge_addresses(*workload, id, bridge, stop, health);
+        }
         spdlog::debug("docker: upsert {} ({}) as {}", workload->name, id.substr(0, 12),
                       workload->identity);
         sink.upsert(std::move(*workload));
@@ -171,6 +178,41 @@ Status DockerSource::refresh(const std::string& id, WorkloadSink& sink, std::sto
         sink.remove(kSource, key);
     }
     return {};
+}
+
+void DockerSource::add_gateway_bridge_addresses(Workload& workload, const std::string& id,
+                                                std::optional<GatewayBridgeAddresses>& bridge,
+                                                std::stop_token stop, SourceHealth& health) {
+    if (!bridge) {
+        bridge.emplace();
+        auto response = client_.get(kGatewayBridgePath, stop);
+        std::optional<Error> problem;
+        if (!response) {
+            problem = response.error();
+        } else if (response.value().status == 404) {
+            // No docker_gwbridge (yet): nothing to add.
+        } else if (response.value().status < 200 || response.value().status >= 300) {
+            problem = Error{0, std::string(kGatewayBridgePath) + ": HTTP " +
+                                   std::to_string(response.value().status)};
+        } else if (auto parsed = parse_gateway_bridge(response.value().body); !parsed) {
+            problem = parsed.error();
+        } else {
+            *bridge = std::move(parsed).value();
+        }
+        if (problem) {
+            ++health.errors;
+            spdlog::warn("docker: cannot read the docker_gwbridge addresses of Swarm tasks: {}; "
+                         "what they send through it is dropped as forged until a later read",
+                         problem->to_string());
+        }
+    }
+    auto found = bridge->find(id);
+    if (found == bridge->end())
+        return;
+    for (const IpAddress& address : found->second)
+        if (std::find(workload.addresses.begin(), workload.addresses.end(), address) ==
+            workload.addresses.end())
+            workload.addresses.push_back(address);
 }
 
 } // namespace flowwall::identity::docker

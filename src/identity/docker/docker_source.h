@@ -8,9 +8,11 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "src/identity/docker/docker_api_client.h"
+#include "src/identity/docker/gateway_bridge.h"
 #include "src/identity/identity_naming.h"
 #include "src/identity/workload_source.h"
 
@@ -44,6 +46,13 @@ private:
     // unreachable are returned; an unreadable container is logged and counted.
     Status refresh(const std::string& id, WorkloadSink& sink, std::stop_token stop,
                    SourceHealth& health);
+    // Adds a container's docker_gwbridge addresses (gateway_bridge.h) to its workload, reading
+    // the network into `bridge` when it is still empty (once per listing). A failure is
+    // logged and counted, not returned: the container is guarded all the same, and what it
+    // sends through that bridge passes again once a later read succeeds.
+    void add_gateway_bridge_addresses(Workload& workload, const std::string& id,
+                                      std::optional<GatewayBridgeAddresses>& bridge,
+                                      std::stop_token stop, SourceHealth& health);
 
     Options options_;
     DockerApiClient client_;

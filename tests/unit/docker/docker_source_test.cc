@@ -147,6 +147,43 @@ TEST(DockerSource, EventsTriggerAReadOfTheCurrentState) {
     EXPECT_EQ(sink.size(), before + 1);
 }
 
+// A Swarm task: its docker_gwbridge address (which inspect leaves out) is its own too, read
+// once per listing and on every event; a bridge that cannot be read costs only that address.
+TEST(DockerSource, SwarmTasksOwnTheirGatewayBridgeAddress) {
+    const std::string task = "13b3196c214759e54eb97784e40ba744c6a6fcca63cab88a488eaf32ae70393a";
+    FakeDocker fake;
+    fake.set("/containers/json", 200, list_of({task, kWeb}));
+    fake.set("/containers/" + task + "/json", 200, fixture("inspect_swarm_task.json"));
+    fake.set("/containers/" + kWeb + "/json", 200, fixture("inspect_web.json"));
+    fake.set("/networks/docker_gwbridge", 200, fixture("network_gwbridge.json"));
+    RecordingSink sink;
+    Running running(options_for(fake), sink);
+    ASSERT_TRUE(sink.wait_for(
+        [](const auto& v) { return v.health && v.health->state == SourceState::synced; }));
+    sink.inspect([&](const RecordingSink::View& v) {
+        ASSERT_EQ(v.state.size(), 2u);
+        const auto& addresses = v.state.at("docker/" + task).addresses;
+        ASSERT_EQ(addresses.size(), 2u);
+        EXPECT_EQ(addresses[0].to_string(), "198.18.208.199"); // the overlay's
+        EXPECT_EQ(addresses[1].to_string(), "198.18.202.4");   // docker_gwbridge's
+        EXPECT_EQ(v.state.at("docker/" + kWeb).addresses.size(), 1u);
+        EXPECT_EQ(v.health->errors, 0u);
+    });
+    size_t bridge_reads = 0;
+    for (const auto& request : fake.requests())
+        bridge_reads += request.starts_with("/v1.41/networks/docker_gwbridge");
+    EXPECT_EQ(bridge_reads, 1u) << "the local container needs no read of it";
+
+    // An event re-reads the task and the bridge; a broken answer is logged, and the task
+    // stays a workload with the addresses inspect gives.
+    fake.set("/networks/docker_gwbridge", 200, R"({"Containers": 5})");
+    fake.push_event(event("start", task));
+    ASSERT_TRUE(sink.wait_for([&](const auto& v) {
+        return v.state.contains("docker/" + task) &&
+               v.state.at("docker/" + task).addresses.size() == 1;
+    }));
+}
+
 TEST(DockerSource, ResyncsWithAFullListing) {
     FakeDocker fake;
     fake.set("/containers/json", 200, list_of({kWeb}));

@@ -179,10 +179,11 @@ std::string docker_ok(const std::vector<std::string>& args, std::chrono::millise
     return trim(result.out);
 }
 
-void ensure_busybox_image(const std::string& name) {
+void ensure_busybox_image(const std::string& name, const std::string& socket) {
     static std::mutex mutex;
     std::lock_guard lock(mutex);
-    if (docker({"image", "inspect", "--format", "{{.Id}}", name}).ok())
+    const std::string host = "unix://" + socket;
+    if (docker({"--host", host, "image", "inspect", "--format", "{{.Id}}", name}).ok())
         return;
     if (!fs::exists(kBusybox))
         throw std::runtime_error(std::string(kBusybox) +
@@ -218,7 +219,7 @@ void ensure_busybox_image(const std::string& name) {
     ExecResult packed = Lab::exec("", {"tar", "-C", root.string(), "-cf", tar, "."}, 60s);
     if (!packed.ok())
         throw std::runtime_error("tar of the busybox rootfs failed: " + packed.err);
-    docker_ok({"import", "--change", "ENV PATH=/bin", tar, name}, 120s);
+    docker_ok({"--host", host, "import", "--change", "ENV PATH=/bin", tar, name}, 120s);
 }
 
 std::string container_id(const std::string& name_or_id) {

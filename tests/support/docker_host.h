@@ -46,8 +46,9 @@ std::string docker_ok(const std::vector<std::string>& args,
 
 // Makes sure an image called `name` ("flowwall-test/web:1") exists, importing one built from
 // /bin/busybox (PATH=/bin; sh, nc, sleep, ip, ... as links) if it does not. Throws with what
-// to install when busybox-static is missing.
-void ensure_busybox_image(const std::string& name);
+// to install when busybox-static is missing. `socket`: the daemon to import into (a test's own
+// dockerd, as tests/e2e/swarm starts one).
+void ensure_busybox_image(const std::string& name, const std::string& socket = kDockerSocket);
 
 // Full id of a container given by name or id.
 std::string container_id(const std::string& name_or_id);

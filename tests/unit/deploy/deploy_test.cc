@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -30,6 +31,7 @@ const fs::path kSource = FLOWWALL_SOURCE_DIR;
 const fs::path kUnit = kSource / "deploy/systemd/flowwalld.service";
 const fs::path kConfig = kSource / "deploy/systemd/config.json";
 const fs::path kKubernetes = kSource / "deploy/kubernetes";
+const fs::path kSwarmStack = kSource / "deploy/swarm/flowwalld-stack.yml";
 
 // DESIGN.md, Deployment: "The daemon needs CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN (netns entry)
 // and CAP_PERFMON; it drops the rest."
@@ -286,6 +288,97 @@ TEST(Kubernetes, LineChecks) {
         EXPECT_NE(daemonset.find(std::string("\n            path: ") + path + "\n"),
                   std::string::npos)
             << path;
+}
+
+struct StackMount {
+    std::string source, target;
+    bool read_only = false;
+    std::string propagation; // "" unless the long syntax sets bind.propagation
+};
+
+// A compose file's service volumes, short ("/a:/a:ro") or long ({type: bind, ...}) syntax.
+std::vector<StackMount> stack_mounts(const json& service) {
+    std::vector<StackMount> mounts;
+    for (const auto& volume : service["volumes"]) {
+        StackMount mount;
+        if (volume.is_string()) {
+            std::vector<std::string> parts;
+            std::istringstream fields(volume.get<std::string>());
+            for (std::string part; std::getline(fields, part, ':');)
+                parts.push_back(part);
+            mount.source = parts.at(0);
+            mount.target = parts.at(1);
+            mount.read_only = parts.size() > 2 && parts[2] == "ro";
+        } else {
+            EXPECT_EQ(volume.value("type", ""), "bind") << volume.dump();
+            mount.source = volume.value("source", "");
+            mount.target = volume.value("target", "");
+            mount.read_only = volume.value("read_only", false);
+            if (volume.contains("bind"))
+                mount.propagation = volume["bind"].value("propagation", "");
+        }
+        mounts.push_back(mount);
+    }
+    return mounts;
+}
+
+// The global service of deploy/swarm gets what the systemd unit gets: its capabilities, its
+// command, its writable paths, read-only access to Docker, and the namespaces dockerd mounts
+// after the service started (propagation from the host: without it the task would see empty
+// files where the namespaces of later containers are).
+TEST(Swarm, GlobalServiceAgreesWithTheUnit) {
+    json documents = yaml_documents(kSwarmStack);
+    if (documents.is_null()) {
+        if (std::getenv("CI"))
+            FAIL() << "python3-yaml is missing (apt-get install python3-yaml)";
+        GTEST_SKIP() << "python3-yaml is not installed";
+    }
+    ASSERT_EQ(documents.size(), 1u);
+    const json& stack = documents[0];
+    ASSERT_TRUE(stack["services"].contains("flowwalld"));
+    const json& service = stack["services"]["flowwalld"];
+    EXPECT_EQ(service["image"], std::string("flowwall/flowwalld:") + FLOWWALL_VERSION);
+    EXPECT_EQ(service["deploy"]["mode"], "global");
+
+    const std::string unit = read_file(kUnit);
+    const std::string exec_start = unit_values(unit, "ExecStart").at(0);
+    std::vector<std::string> unit_command;
+    std::istringstream command_words(exec_start);
+    for (std::string word; command_words >> word;)
+        unit_command.push_back(unit_command.empty() ? fs::path(word).filename().string() : word);
+    EXPECT_EQ(service["command"], json(unit_command)) << "the unit runs " << exec_start;
+
+    EXPECT_EQ(service["cap_drop"], json({"ALL"}));
+    std::set<std::string> added;
+    for (const auto& capability : service["cap_add"])
+        added.insert(capability.get<std::string>());
+    EXPECT_EQ(added, words(unit_values(unit, "CapabilityBoundingSet").at(0)))
+        << "the service and the systemd unit must grant the same";
+
+    EXPECT_EQ(service["networks"], json({"host"}));
+    EXPECT_EQ(stack["networks"]["host"]["external"], true);
+    EXPECT_EQ(stack["networks"]["host"]["name"], "host");
+
+    std::map<std::string, StackMount> by_target;
+    for (const StackMount& mount : stack_mounts(service)) {
+        EXPECT_EQ(mount.source, mount.target) << "the daemon sees host paths at the same place";
+        by_target[mount.target] = mount;
+    }
+    for (const std::string& path : words(unit_values(unit, "ReadWritePaths").at(0))) {
+        ASSERT_TRUE(by_target.count(path)) << path << " (ReadWritePaths) is not mounted";
+        EXPECT_FALSE(by_target[path].read_only) << path << " must be writable";
+    }
+    const std::string config_dir =
+        fs::path(exec_start.substr(exec_start.find("--config ") + 9)).parent_path().string();
+    json config = json::parse(read_file(kConfig));
+    EXPECT_EQ(config["docker"], true) << "the service follows the node's dockerd";
+    for (const std::string& path : {config_dir, config["docker-socket"].get<std::string>(),
+                                    std::string("/var/run/docker/netns")}) {
+        ASSERT_TRUE(by_target.count(path)) << path << " is not mounted";
+        EXPECT_TRUE(by_target[path].read_only) << path << ": the daemon only reads it";
+    }
+    EXPECT_EQ(by_target["/var/run/docker/netns"].propagation, "rslave")
+        << "namespaces of containers started later must appear inside the task";
 }
 
 } // namespace

@@ -32,6 +32,7 @@ const fs::path kUnit = kSource / "deploy/systemd/flowwalld.service";
 const fs::path kConfig = kSource / "deploy/systemd/config.json";
 const fs::path kKubernetes = kSource / "deploy/kubernetes";
 const fs::path kSwarmStack = kSource / "deploy/swarm/flowwalld-stack.yml";
+const fs::path kDockerNode = kSource / "deploy/kubernetes-docker-node";
 
 // DESIGN.md, Deployment: "The daemon needs CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN (netns entry)
 // and CAP_PERFMON; it drops the rest."
@@ -379,6 +380,86 @@ TEST(Swarm, GlobalServiceAgreesWithTheUnit) {
     }
     EXPECT_EQ(by_target["/var/run/docker/netns"].propagation, "rslave")
         << "namespaces of containers started later must appear inside the task";
+}
+
+// A Docker-based Kubernetes node is one command, no edit: the docker-node overlay patches
+// the base DaemonSet with the Docker socket and flags that make the daemon follow Docker
+// instead of CRI, with the same ConfigMap. The patch is applied here with nlohmann's RFC 6902
+// implementation; where kubectl is installed (not a Debian package, so never required), its
+// kustomize rendering must give the same DaemonSet.
+TEST(Kubernetes, DockerNodeOverlayIsTheBasePlusTheDockerSocket) {
+    json kustomization = yaml_documents(kDockerNode / "kustomization.yaml");
+    if (kustomization.is_null()) {
+        if (std::getenv("CI"))
+            FAIL() << "python3-yaml is missing (apt-get install python3-yaml)";
+        GTEST_SKIP() << "python3-yaml is not installed";
+    }
+    const json& overlay = kustomization[0];
+    EXPECT_EQ(overlay["resources"], json({"../kubernetes"}));
+    ASSERT_EQ(overlay["patches"].size(), 1u);
+    EXPECT_EQ(overlay["patches"][0]["target"],
+              json({{"kind", "DaemonSet"}, {"name", "flowwalld"}}));
+    json base_resources = yaml_documents(kKubernetes / "kustomization.yaml")[0]["resources"];
+    EXPECT_EQ(base_resources,
+              json({"namespace.yaml", "serviceaccount.yaml", "configmap.yaml", "daemonset.yaml"}));
+
+    const json base = yaml_documents(kKubernetes / "daemonset.yaml")[0];
+    const json patch =
+        yaml_documents(kDockerNode / overlay["patches"][0]["path"].get<std::string>())[0];
+    const json patched = base.patch(patch);
+    // Only the pod spec's volumes, the container's mounts and its args differ.
+    json diff = json::diff(base, patched);
+    for (const auto& op : diff)
+        EXPECT_EQ(op["op"], "add") << op.dump();
+    ASSERT_EQ(diff.size(), 3u) << diff.dump();
+
+    const json& pod = patched["spec"]["template"]["spec"];
+    const json& container = pod["containers"][0];
+    json config =
+        json::parse(yaml_documents(kKubernetes / "configmap.yaml")[0]["data"]["config.json"]
+                        .get<std::string>());
+    const std::string socket = config["docker-socket"];
+    bool volume = false, mount = false;
+    for (const auto& v : pod["volumes"])
+        if (v["name"] == "docker-socket")
+            volume = v["hostPath"] == json({{"path", socket}, {"type", "Socket"}});
+    for (const auto& m : container["volumeMounts"])
+        if (m["name"] == "docker-socket")
+            mount = m["mountPath"] == socket && m.value("readOnly", false);
+    EXPECT_TRUE(volume) << pod["volumes"].dump();
+    EXPECT_TRUE(mount) << container["volumeMounts"].dump();
+
+    // The daemon's own parser: the ConfigMap, then the overlay's flags, as in the pod.
+    const fs::path config_file = fs::temp_directory_path() /
+                                 ("flowwall-deploy-test-" + std::to_string(::getpid()) + ".json");
+    std::ofstream(config_file) << config.dump();
+    std::vector<std::string> args;
+    for (const auto& word : container["command"])
+        args.push_back(word);
+    ASSERT_EQ(args.at(1), "--config");
+    args.at(2) = config_file.string();
+    for (const auto& word : container["args"])
+        args.push_back(word);
+    auto loaded = flowwall::config::load_daemon_config({args.begin() + 1, args.end()});
+    fs::remove(config_file);
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    EXPECT_TRUE(loaded.value().config.docker);
+    EXPECT_FALSE(loaded.value().config.cri);
+    EXPECT_EQ(loaded.value().config.docker_socket, socket);
+
+    if (run("kubectl version --client").exit_code != 0)
+        return; // not installed: the rendering check needs it, the rest did not
+    auto rendered = run("kubectl kustomize " + quoted(kDockerNode) +
+                        " | /usr/bin/python3 -c 'import json, sys, yaml; "
+                        "json.dump(list(yaml.safe_load_all(sys.stdin)), sys.stdout)'");
+    ASSERT_EQ(rendered.exit_code, 0) << rendered.output;
+    bool found = false;
+    for (const auto& object : json::parse(rendered.output))
+        if (object["kind"] == "DaemonSet") {
+            found = true;
+            EXPECT_EQ(object, patched) << json::diff(patched, object).dump();
+        }
+    EXPECT_TRUE(found);
 }
 
 } // namespace

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 
 namespace flowwall::testing {
@@ -189,6 +190,21 @@ TEST(SwarmDaemon, TasksHaveTheirServiceIdentityAndALateralMoveIsBlocked) {
         }
 
     daemon.reset(); // stop and --cleanup before the swarm goes
+
+    // Nothing of the swarm is left, and nothing of the lab.
+    lab->leave_swarm();
+    EXPECT_EQ(lab->docker_ok({"info", "--format", "{{.Swarm.LocalNodeState}}"}), "inactive");
+    EXPECT_EQ(lab->docker_ok({"ps", "--all", "--quiet"}), "");
+    // The swarm-scope networks go with the swarm, asynchronously.
+    std::string networks;
+    EXPECT_TRUE(eventually([&] {
+        networks = lab->docker_ok({"network", "ls", "--format", "{{.Name}}"});
+        return networks.find("ingress") == std::string::npos &&
+               networks.find(kNetwork) == std::string::npos;
+    })) << networks;
+    const std::string netns = lab->netns_path();
+    lab.reset();
+    EXPECT_FALSE(std::filesystem::exists(netns)) << "the lab's namespace is left behind";
 }
 
 } // namespace

@@ -247,31 +247,36 @@ void SwarmLab::stop_dockerd() noexcept {
     dockerd_pid_ = -1;
 }
 
-void SwarmLab::teardown() noexcept {
+void SwarmLab::leave_swarm() noexcept {
     try {
-        if (dockerd_pid_ > 0 && docker_answers(socket_, 1s)) {
-            // In this order: services (their tasks go), the networks the test made, the swarm
-            // itself (which takes the ingress network and the swarm state), then the daemon.
-            ExecResult services = docker({"service", "ls", "--quiet"});
-            std::istringstream ids(services.out);
-            std::vector<std::string> rm = {"service", "rm"};
-            for (std::string id; ids >> id;)
-                rm.push_back(id);
-            if (rm.size() > 2)
-                (void)docker(rm);
-            for (const auto& network : networks_)
-                (void)docker({"network", "rm", network});
-            (void)docker({"swarm", "leave", "--force"});
-            ExecResult containers = docker({"ps", "--all", "--quiet"});
-            std::istringstream left(containers.out);
-            std::vector<std::string> force = {"rm", "--force"};
-            for (std::string id; left >> id;)
-                force.push_back(id);
-            if (force.size() > 2)
-                (void)docker(force);
-        }
+        if (dockerd_pid_ <= 0 || !docker_answers(socket_, 1s))
+            return;
+        // In this order: services (their tasks go), the networks the test made, the swarm
+        // itself (which takes the ingress network and the swarm state), what containers remain.
+        ExecResult services = docker({"service", "ls", "--quiet"});
+        std::istringstream ids(services.out);
+        std::vector<std::string> rm = {"service", "rm"};
+        for (std::string id; ids >> id;)
+            rm.push_back(id);
+        if (rm.size() > 2)
+            (void)docker(rm);
+        for (const auto& network : networks_)
+            (void)docker({"network", "rm", network});
+        networks_.clear();
+        (void)docker({"swarm", "leave", "--force"});
+        ExecResult containers = docker({"ps", "--all", "--quiet"});
+        std::istringstream left(containers.out);
+        std::vector<std::string> force = {"rm", "--force"};
+        for (std::string id; left >> id;)
+            force.push_back(id);
+        if (force.size() > 2)
+            (void)docker(force);
     } catch (...) {
     }
+}
+
+void SwarmLab::teardown() noexcept {
+    leave_swarm();
     stop_dockerd();
     remove_lab_leftovers(dir_, netns_);
 }

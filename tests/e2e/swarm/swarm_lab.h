@@ -67,6 +67,11 @@ public:
     // The task container's IPv4 address on `network`.
     std::string task_address(const std::string& container, const std::string& network) const;
 
+    // Removes the services and networks, leaves the swarm (--force: the ingress network and
+    // the swarm state go) and removes what containers remain; dockerd keeps running. The
+    // destructor does it too.
+    void leave_swarm() noexcept;
+
     std::string log() const;
 
 private:

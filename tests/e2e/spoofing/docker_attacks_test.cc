@@ -218,6 +218,9 @@ TEST(SpoofingAttacks, OnRealDockerContainers) {
 
     std::unique_ptr<DaemonProcess> daemon;
     run_attack_table(attacks, [&]() -> DaemonProcess& {
+        // Every drop reported (as in SpoofingScene): de-duplication is per identity flow and
+        // reason, so with the default 5 s a row would find its drop folded into an earlier
+        // row's of the same flow (6b into 6a) and no record of its own.
         daemon = std::make_unique<DaemonProcess>(
             std::vector<std::string>{"--learning-period", "0s", "--after-learning", "block",
                                      "--event-dedup-interval", "0s"});

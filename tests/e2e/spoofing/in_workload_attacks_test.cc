@@ -93,6 +93,9 @@ TEST(SpoofingAttacks, QdiscBypassSkipsNothingWhenThePeerIsInAnotherNamespace) {
         return grows([&] { return db_dns.received(); }, before);
     };
     run_attack_table(attacks, [&]() -> DaemonProcess& {
+        // Every drop reported (as in SpoofingScene): de-duplication is per identity flow and
+        // reason, so with the default 5 s a row would find its drop folded into an earlier
+        // row's of the same flow (6b into 6a) and no record of its own.
         daemon = std::make_unique<DaemonProcess>(std::vector<std::string>{
             "--docker", "false", "--endpoints-file", file.string(), "--learning-period", "0s",
             "--after-learning", "block", "--event-dedup-interval", "0s"});

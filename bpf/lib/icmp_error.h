@@ -26,6 +26,9 @@
 #include "parse.h"
 #include "verdict.h"
 
+/* Extension headers walked in a quoted IPv6 packet: what a real one carries. */
+#define FW_MAX_QUOTE_EXT 3
+
 static __always_inline int fw_icmp_is_error(const struct fw_packet* pkt) {
     if (pkt->tuple.protocol == IPPROTO_ICMP)
         return pkt->icmp_type == FW_ICMP_DEST_UNREACH || pkt->icmp_type == FW_ICMP_SOURCE_QUENCH ||
@@ -52,14 +55,39 @@ static __always_inline int fw_quoted_tuple(void* quote, void* data_end, __u8 fam
         l4 = quote + ip->ihl * 4;
     } else {
         struct ipv6hdr* ip6 = quote;
+        int i;
 
-        /* Extension headers in the quote are not walked: such an error does not pass. */
         if ((void*)(ip6 + 1) > data_end || ip6->version != 6)
             return 0;
         __builtin_memcpy(inner->src_addr.bytes, &ip6->saddr, 16);
         __builtin_memcpy(inner->dst_addr.bytes, &ip6->daddr, 16);
         protocol = ip6->nexthdr;
         l4 = (void*)(ip6 + 1);
+        /* The usual extension headers a real packet carries (hop-by-hop, routing, destination
+         * options, a first fragment), up to FW_MAX_QUOTE_EXT; a quote with more, or of a later
+         * fragment (no ports), does not pass. */
+        for (i = 0; i < FW_MAX_QUOTE_EXT; i++) {
+            struct ipv6_opt_hdr* opt = l4;
+
+            if (protocol != IPPROTO_HOPOPTS && protocol != IPPROTO_ROUTING &&
+                protocol != IPPROTO_DSTOPTS && protocol != IPPROTO_FRAGMENT)
+                break;
+            if ((void*)(opt + 1) > data_end)
+                return 0;
+            if (protocol == IPPROTO_FRAGMENT) {
+                struct fw_ipv6_frag_hdr* frag = l4;
+
+                if ((void*)(frag + 1) > data_end || (frag->frag_off & bpf_htons(FW_IP6_OFFSET)))
+                    return 0;
+                l4 += sizeof(*frag);
+            } else {
+                l4 += (opt->hdrlen + 1) * 8;
+            }
+            protocol = opt->nexthdr;
+        }
+        if (protocol == IPPROTO_HOPOPTS || protocol == IPPROTO_ROUTING ||
+            protocol == IPPROTO_DSTOPTS || protocol == IPPROTO_FRAGMENT)
+            return 0;
     }
     if (l4 + 8 > data_end)
         return 0;

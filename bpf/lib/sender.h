@@ -49,11 +49,13 @@ struct fw_arp_ipv4 {
 
 static __always_inline __u32 fw_sender_arp(void* data, void* data_end,
                                            const struct fw_iface_info* iface) {
-    struct fw_arp_ipv4* arp = data + sizeof(struct ethhdr);
+    __be16 proto;
+    /* Past the VLAN tags fw_parse() skipped too: tagged ARP is judged by what it claims, like
+     * tagged IP (a workload may run VLAN subinterfaces on its eth0). */
+    struct fw_arp_ipv4* arp = fw_network_header(data, data_end, &proto);
     __u32 sender_ip;
 
-    /* Tagged ARP is not unwrapped: a workload on an untagged veth has no reason to send it. */
-    if ((void*)(arp + 1) > data_end)
+    if (!arp || (void*)(arp + 1) > data_end)
         return FW_REASON_MALFORMED;
     if (arp->hardware_type != bpf_htons(1) || arp->protocol_type != bpf_htons(ETH_P_IP) ||
         arp->hardware_len != 6 || arp->protocol_len != 4)

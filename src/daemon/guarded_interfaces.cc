@@ -37,7 +37,7 @@ Result<GuardedInterface> read_guarded_interface(const identity::Workload& worklo
     }
     // Without a namespace (host interfaces named by the source) only the runtime's addresses
     // are known, and no MAC: the programs then check addresses only.
-    if (point.placement == GuardPlacement::host_peer) {
+    if (point.on_peer()) {
         auto ifindex = datapath::ifindex_of(point.iface.netns_path, point.iface.name);
         if (!ifindex)
             return ifindex.error();

@@ -2,8 +2,9 @@
 // The interface map's view of a guard point: its key (the cookie of the namespace the programs
 // run in and the ifindex of the interface they sit on) and what the workload's side of the
 // link holds now (MAC, addresses), read over rtnetlink inside the workload's namespace. For a
-// host-side veth peer the key is the peer's in the daemon's namespace; the MAC and addresses
-// are still those of the workload's own interface, the one that writes the frames.
+// veth peer the key is the peer's, in the namespace the peer is in (the daemon's or another);
+// the MAC and addresses are still those of the workload's own interface, the one that writes
+// the frames.
 #pragma once
 
 #include "src/common/ip_address.h"

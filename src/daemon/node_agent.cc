@@ -217,6 +217,7 @@ bool NodeAgent::sync_interfaces(bool remove_unclaimed) {
             continue;
         namespaces.insert(workload.netns_path);
         for (const auto& state : guards_.states(key)) {
+            namespaces.insert(state.point.iface.netns_path); // a veth peer's, e.g. a lab's hub
             auto read = read_guarded_interface(workload, state.point, netns_cookies_);
             if (!read) {
                 // Keep the last entry: a namespace that could not be read this once may still

@@ -20,7 +20,8 @@ namespace flowwall::datapath {
 
 // A guarded interface: its ifindex inside the network namespace whose cookie is given.
 // netns_cookie: netns_cookie_of() for the namespace the interface lives in (the host's for a
-// host-side veth peer, the workload's in the in-workload placement).
+// host-side veth peer, e.g. a lab's hub for a peer in another namespace, the workload's in
+// the in-workload placement).
 struct InterfaceKey {
     uint64_t netns_cookie = 0;
     uint32_t ifindex = 0;

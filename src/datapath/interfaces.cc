@@ -17,6 +17,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 
 namespace flowwall::datapath {
@@ -147,38 +148,76 @@ Result<std::vector<InterfaceInfo>> list_interfaces(const std::string& netns_path
     return links;
 }
 
-Result<std::optional<std::string>> find_host_peer(const std::string& netns_path,
-                                                  const std::string& ifname) {
-    auto inside = list_interfaces(netns_path);
-    if (!inside)
-        return inside.error();
-    const InterfaceInfo* workload_side = nullptr;
-    for (const auto& link : inside.value())
-        if (link.name == ifname)
-            workload_side = &link;
-    if (workload_side == nullptr)
-        return Error::from_errno(ENODEV, "no interface " + ifname + " in netns " + netns_path);
-    if (workload_side->kind != "veth")
-        return std::optional<std::string>{};
+Result<std::optional<VethPeer>> find_veth_peer(const std::string& netns_path,
+                                               const std::string& ifname,
+                                               const std::vector<std::string>& namespace_dirs) {
+    // The daemon's own namespace first (opened here, before any thread enters another one),
+    // then every namespace mounted under namespace_dirs.
+    UniqueFd own(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!own.valid())
+        return Error::from_errno(errno, "open the daemon's network namespace");
+    std::vector<std::string> candidates{""};
+    for (const auto& dir : namespace_dirs) {
+        std::error_code error; // a directory that does not exist holds no namespace
+        for (const auto& entry : std::filesystem::directory_iterator(dir, error))
+            if (!entry.is_directory(error))
+                candidates.push_back(entry.path().string());
+    }
 
-    // Dump the host's links before asking for the namespace id: reporting a link whose peer
-    // is in another namespace is what makes the kernel assign that namespace an id.
-    auto host = dump_links();
-    if (!host)
-        return host.error();
-    UniqueFd netns_fd(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!netns_fd.valid())
-        return Error::from_errno(errno, "open network namespace " + netns_path);
-    auto id = namespace_id_of(netns_fd.get());
-    if (!id)
-        return id.error();
-    if (id.value() < 0)
-        return std::optional<std::string>{};
-    for (const auto& link : host.value())
-        if (link.kind == "veth" && link.link_netnsid == id.value() &&
-            link.link_ifindex == workload_side->ifindex)
-            return std::optional<std::string>{link.name};
-    return std::optional<std::string>{};
+    int workload_ifindex = 0;
+    int peer_netnsid = -1;
+    int peer_ifindex = 0;
+    std::optional<std::string> peer_netns;
+    auto status = run_in_netns(netns_path, [&]() -> Status {
+        auto links = dump_links();
+        if (!links)
+            return links.error();
+        const InterfaceInfo* workload_side = nullptr;
+        for (const auto& link : links.value())
+            if (link.name == ifname)
+                workload_side = &link;
+        if (workload_side == nullptr)
+            return Error::from_errno(ENODEV, "no interface " + ifname);
+        // Not a veth, or both ends in this namespace: no far end out of the workload's reach.
+        if (workload_side->kind != "veth" || workload_side->link_netnsid < 0)
+            return {};
+        workload_ifindex = workload_side->ifindex;
+        peer_netnsid = workload_side->link_netnsid;
+        peer_ifindex = workload_side->link_ifindex;
+        // The id this namespace gives each candidate (RTM_GETNSID assigns none): the one that
+        // matches IFLA_LINK_NETNSID holds the peer. A file that is no namespace is skipped.
+        for (const auto& candidate : candidates) {
+            UniqueFd opened;
+            if (!candidate.empty())
+                opened = UniqueFd(::open(candidate.c_str(), O_RDONLY | O_CLOEXEC));
+            const int fd = candidate.empty() ? own.get() : opened.get();
+            if (fd < 0)
+                continue;
+            auto id = namespace_id_of(fd);
+            if (id && id.value() == peer_netnsid) {
+                peer_netns = candidate;
+                break;
+            }
+        }
+        return {};
+    });
+    if (!status)
+        return Error{status.error().errnum, "find the veth peer of " + ifname + " in " +
+                                                netns_path + ": " + status.error().message};
+    if (!peer_netns)
+        return std::optional<VethPeer>{};
+
+    auto far_side = list_interfaces(*peer_netns);
+    if (!far_side)
+        return far_side.error();
+    for (const auto& link : far_side.value())
+        if (link.ifindex == peer_ifindex && link.kind == "veth" &&
+            link.link_ifindex == workload_ifindex)
+            return std::optional<VethPeer>{
+                VethPeer{.netns_path = *peer_netns, .name = link.name, .ifindex = link.ifindex}};
+    // The pair went away between the two reads: the workload is stopping.
+    return Error::from_errno(ENODEV,
+                             "the veth peer of " + ifname + " in " + netns_path + " is gone");
 }
 
 } // namespace flowwall::datapath

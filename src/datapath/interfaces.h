@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Which interfaces a network namespace has, and where the other end of a veth lives: a
-// workload's interface is guarded on its host-side peer when that peer is in the daemon's
-// own namespace (one hook serves every namespace behind it and the workload cannot touch
-// it), otherwise inside the workload's namespace (e.g. Swarm overlay peers live in a
-// namespace of their own). Read over rtnetlink; nothing is shelled out.
+// workload's interface is guarded on its veth peer when the daemon can reach that peer (in
+// its own namespace, as on Docker's bridge, or in a namespace it has a path to, as a Swarm
+// overlay's or a lab's hub): the workload cannot touch a hook there, nor skip it. Otherwise
+// (macvlan, a peer in no known namespace) inside the workload's namespace. Read over
+// rtnetlink; nothing is shelled out.
 #pragma once
 
 #include "src/common/result.h"
@@ -26,9 +27,20 @@ struct InterfaceInfo {
 // The interfaces of netns_path (empty: the daemon's own namespace).
 Result<std::vector<InterfaceInfo>> list_interfaces(const std::string& netns_path);
 
-// The host-side peer of the veth `ifname` inside netns_path, if that peer is in the daemon's
-// namespace; nullopt when the interface is not a veth or its peer lives elsewhere.
-Result<std::optional<std::string>> find_host_peer(const std::string& netns_path,
-                                                  const std::string& ifname);
+// The far end of a workload's veth.
+struct VethPeer {
+    std::string netns_path; // empty: the daemon's own namespace
+    std::string name;
+    int ifindex = 0; // inside netns_path
+};
+
+// Where the other end of the veth `ifname` inside netns_path lives: the daemon's own
+// namespace if it is there, else the first namespace mounted under one of namespace_dirs
+// that holds it (where `ip netns` and Docker keep theirs: a Swarm overlay's per-network
+// namespace, a lab's hub). nullopt when ifname is not a veth, both ends are in netns_path, or
+// the peer's namespace has no path the daemon knows (it cannot enter it).
+Result<std::optional<VethPeer>> find_veth_peer(const std::string& netns_path,
+                                               const std::string& ifname,
+                                               const std::vector<std::string>& namespace_dirs);
 
 } // namespace flowwall::datapath

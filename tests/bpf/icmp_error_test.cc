@@ -22,8 +22,8 @@ std::vector<uint8_t> quote(const PacketBuilder& quoted, size_t keep = 64) {
 }
 
 PacketBuilder error(const Address& from, const Address& to, uint8_t type, uint8_t code,
-                    const PacketBuilder& quoted) {
-    return PacketBuilder::icmp(from, to, type, code).payload(quote(quoted));
+                    const PacketBuilder& quoted, size_t keep = 64) {
+    return PacketBuilder::icmp(from, to, type, code).payload(quote(quoted, keep));
 }
 
 class IcmpErrors : public FirewallFixture {
@@ -103,6 +103,43 @@ TEST_F(IcmpErrors, PathMtuDiscoveryForAnAllowedTcpConnectionPasses) {
     auto blocked = PacketBuilder::tcp(web.v4, 40000, db.v4, 22, TcpFlags::ack);
     EXPECT_EQ(to_web(error(router_v4, web.v4, 3, 4, blocked)), Verdict::drop);
     EXPECT_EQ(counter(FW_REASON_ICMP_UNMATCHED), 1u);
+}
+
+TEST_F(IcmpErrors, IPv6QuotesAreReadPastTheUsualExtensionHeaders) {
+    guard(web);
+    // ICMPv6 errors quote as much as fits in 1280 bytes: the headers and the ports are there.
+    auto too_big = [](const PacketBuilder& quoted) {
+        return error(router_v6, web.v6, 2, 0, quoted, 256);
+    };
+    auto segment = [](const Address& dst, uint16_t port) {
+        return PacketBuilder::tcp(web.v6, 40000, dst, port, TcpFlags::ack);
+    };
+    auto with_options = segment(db.v6, 5432)
+                            .ipv6_extension(IPPROTO_HOPOPTS)
+                            .ipv6_extension(IPPROTO_ROUTING)
+                            .ipv6_extension(IPPROTO_DSTOPTS);
+    EXPECT_EQ(to_web(too_big(with_options)), Verdict::pass)
+        << "too big, quoting an allowed segment with three option headers";
+    auto first_fragment =
+        segment(db.v6, 5432).ipv6_extension(IPPROTO_FRAGMENT, 0, /*more_fragments=*/true);
+    EXPECT_EQ(to_web(too_big(first_fragment)), Verdict::pass);
+    EXPECT_EQ(counter(FW_REASON_ICMP_CONTROL), 2u);
+
+    auto not_allowed = segment(db.v6, 22).ipv6_extension(IPPROTO_DSTOPTS);
+    EXPECT_EQ(to_web(too_big(not_allowed)), Verdict::drop)
+        << "the headers are walked, then the quoted flow is judged as any other";
+    auto later_fragment = segment(db.v6, 5432).ipv6_extension(IPPROTO_FRAGMENT, 1280, false);
+    EXPECT_EQ(to_web(too_big(later_fragment)), Verdict::drop)
+        << "a later fragment has no ports to judge";
+    auto four = segment(db.v6, 5432)
+                    .ipv6_extension(IPPROTO_HOPOPTS)
+                    .ipv6_extension(IPPROTO_DSTOPTS)
+                    .ipv6_extension(IPPROTO_ROUTING)
+                    .ipv6_extension(IPPROTO_DSTOPTS);
+    EXPECT_EQ(to_web(too_big(four)), Verdict::drop) << "more headers than a real packet carries";
+    auto authenticated = segment(db.v6, 5432).ipv6_extension(IPPROTO_AH);
+    EXPECT_EQ(to_web(too_big(authenticated)), Verdict::drop) << "AH (IPsec) is not walked";
+    EXPECT_EQ(counter(FW_REASON_ICMP_UNMATCHED), 4u);
 }
 
 TEST_F(IcmpErrors, AnErrorAboutAReplyOfAnAllowedConnectionPasses) {

@@ -64,17 +64,17 @@ std::array<uint8_t, 4> v4_bytes(const Address& a) {
 // An Ethernet/IPv4 ARP frame from the given Ethernet source.
 std::vector<uint8_t> arp(uint16_t operation, const MacAddress& sender_mac, const Address& sender_ip,
                          const Address& target_ip, const MacAddress& eth_src = web_mac,
-                         uint16_t hardware_type = 1) {
+                         uint16_t hardware_type = 1, std::vector<uint16_t> vlans = {}) {
     const uint8_t header[] = {0, static_cast<uint8_t>(hardware_type), 0x08, 0x00, 6, 4,
                               0, static_cast<uint8_t>(operation)};
     const uint8_t zero_mac[6] = {};
     auto spa = v4_bytes(sender_ip);
     auto tpa = v4_bytes(target_ip);
     auto body = bytes_of({header, sender_mac, spa, zero_mac, tpa});
-    return PacketBuilder::ethertype(ETH_P_ARP, 0)
-        .payload(body)
-        .macs(eth_src, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-        .build();
+    auto builder = PacketBuilder::ethertype(ETH_P_ARP, 0);
+    for (uint16_t id : vlans)
+        builder.vlan(id);
+    return builder.payload(body).macs(eth_src, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}).build();
 }
 
 // A neighbour solicitation (135) or advertisement (136) for target, with one link-layer
@@ -220,6 +220,22 @@ const Case cases[] = {
      FW_REASON_SPOOFED_L2},
     {"arp_not_ethernet", [] { return arp(1, web_mac, web.v4, db.v4, web_mac, 6); },
      FW_REASON_SPOOFED_L2},
+    // Tagged ARP (a VLAN subinterface in the workload): judged by the ARP inside the tags.
+    {"arp_vlan_tagged_own", [] { return arp(2, web_mac, web.v4, db.v4, web_mac, 1, {10}); },
+     FW_REASON_NEIGHBOUR},
+    {"arp_qinq_tagged_own", [] { return arp(2, web_mac, web.v4, db.v4, web_mac, 1, {10, 20}); },
+     FW_REASON_NEIGHBOUR},
+    {"arp_vlan_tagged_claims_db",
+     [] { return arp(2, web_mac, db.v4, web.v4, web_mac, 1, {10}); }, FW_REASON_SPOOFED_L2},
+    {"arp_three_tags", [] { return arp(2, web_mac, web.v4, db.v4, web_mac, 1, {10, 20, 30}); },
+     FW_REASON_MALFORMED},
+    {"arp_vlan_tagged_cut_short",
+     [] {
+         auto f = arp(1, web_mac, web.v4, db.v4, web_mac, 1, {10});
+         f.resize(f.size() - 4);
+         return f;
+     },
+     FW_REASON_MALFORMED},
     {"arp_cut_short",
      [] {
          auto f = arp(1, web_mac, web.v4, db.v4);

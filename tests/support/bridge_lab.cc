@@ -170,6 +170,7 @@ const Workload& BridgeLab::add_workload(const std::string& name) {
     w.v6 = subnet_v6(host);
     w.ifname = "eth0";
     w.hub_ifname = prefix_ + std::to_string(host) + "b";
+    w.hub_netns_path = bridge_netns_path();
     try {
         build_workload(w);
     } catch (...) {

@@ -225,6 +225,7 @@ const Workload& Lab::add_workload(const std::string& name, const Address& v4, co
     workload.v6 = v6;
     workload.ifname = "eth0";
     workload.hub_ifname = prefix_ + std::to_string(index) + "h";
+    workload.hub_netns_path = hub_netns_path();
     if (workload.hub_ifname.size() > kMaxIfnameLength) {
         throw std::runtime_error("Lab: too many workloads for 15-character interface names");
     }

@@ -50,10 +50,11 @@ struct Workload {
     std::string netns_path; // "/run/netns/<netns>"
     Address v4;
     Address v6;
-    std::string ifname;     // inside the workload namespace: always "eth0"
-    int ifindex = 0;        // of ifname, inside the workload namespace
-    std::string hub_ifname; // the veth peer inside the hub namespace, "<prefix><n>h"
-    int hub_ifindex = 0;    // of hub_ifname, inside the hub namespace
+    std::string ifname;         // inside the workload namespace: always "eth0"
+    int ifindex = 0;            // of ifname, inside the workload namespace
+    std::string hub_ifname;     // the veth peer inside the hub namespace, "<prefix><n>h"
+    std::string hub_netns_path; // where hub_ifname is (BridgeLab: the bridge's namespace)
+    int hub_ifindex = 0;        // of hub_ifname, inside the hub namespace
     // Filled by BridgeLab (bridge_lab.h), which needs them for L2 tests; zero from Lab.
     MacAddress mac{};   // of ifname
     Address link_local; // the kernel's fe80:: address of ifname

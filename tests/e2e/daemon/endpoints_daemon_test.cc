@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // flowwalld with the endpoints file on a namespace lab (no Docker): workloads appear with
 // their identities, their addresses go into the ipcache, their interfaces get the programs
-// (inside the workload namespace: the lab's veth peers live in the hub namespace, not the
-// daemon's); file edits, bad files, restarts, SIGTERM and --cleanup behave as documented.
+// (on their veth peers in the hub namespace, which the daemon enters: out of the workloads'
+// reach); file edits, bad files, restarts, SIGTERM and --cleanup behave as documented.
 #include "src/api/control_client.h"
 #include "src/datapath/netlink_filters.h"
 #include "src/datapath/tc_attachment.h"
@@ -29,8 +29,9 @@ const json* find_by(const json& array, const std::string& field, const std::stri
     return nullptr;
 }
 
+// On the workload's veth peer in the hub namespace, where the daemon guards it.
 size_t programs_on(const Workload& w, datapath::TcHook hook) {
-    auto ids = datapath::tcx_program_ids({w.netns_path, w.ifname}, hook);
+    auto ids = datapath::tcx_program_ids({w.hub_netns_path, w.hub_ifname}, hook);
     return ids ? ids.value().size() : 0;
 }
 
@@ -80,8 +81,14 @@ TEST_F(EndpointsDaemonTest, WorkloadsGetIdentitiesIpcacheEntriesAndPrograms) {
                entry->at("interfaces")[0].at("attached") == true;
     }));
     const json web_now = *find_by(daemon.cli_json({"endpoints"}), "name", "web-1");
-    EXPECT_EQ(web_now.at("interfaces")[0].at("placement"), "in-workload")
-        << "the lab's veth peers are in the hub namespace, so the programs go inside";
+    EXPECT_EQ(web_now.at("interfaces")[0].at("placement"), "netns-peer")
+        << "the lab's veth peers are in the hub namespace (under /run/netns): guarded there";
+    EXPECT_EQ(web_now.at("interfaces")[0].at("device"), web_->hub_ifname) << web_now.dump();
+    EXPECT_EQ(datapath::tcx_program_ids({web_->netns_path, web_->ifname}, datapath::TcHook::egress)
+                  .value()
+                  .size(),
+              0u)
+        << "nothing inside the workload's namespace";
     EXPECT_EQ(programs_on(*web_, datapath::TcHook::ingress), 1u);
     EXPECT_EQ(programs_on(*web_, datapath::TcHook::egress), 1u);
 
@@ -247,9 +254,9 @@ TEST_F(EndpointsDaemonTest, CleanupRemovesClsactFilters) {
     daemon.start();
     auto filter_on_web = [&] {
         bool present = false;
-        Lab::run_in_netns(web_->netns_path, [&] {
-            auto found =
-                datapath::flowwall_filter_present(web_->ifindex, datapath::kClsactEgressParent);
+        Lab::run_in_netns(web_->hub_netns_path, [&] {
+            auto found = datapath::flowwall_filter_present(web_->hub_ifindex,
+                                                           datapath::kClsactIngressParent);
             present = found && found.value();
         });
         return present;

@@ -17,10 +17,11 @@ namespace {
 
 using nlohmann::json;
 
+// On the workload's veth peer in the hub namespace, where the daemon guards it.
 bool filter_on(const Workload& w, uint32_t parent) {
     bool present = false;
-    Lab::run_in_netns(w.netns_path, [&] {
-        auto found = datapath::flowwall_filter_present(w.ifindex, parent);
+    Lab::run_in_netns(w.hub_netns_path, [&] {
+        auto found = datapath::flowwall_filter_present(w.hub_ifindex, parent);
         present = found && found.value();
     });
     return present;

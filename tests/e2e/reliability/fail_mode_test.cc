@@ -86,8 +86,10 @@ protected:
     // written it: its interface then names no workload, which is the case under test. The
     // daemon writes an entry again only when what it reads for ghost changes.
     void forget_ghost_interface(const DaemonProcess& daemon) {
-        const datapath::InterfaceKey key{datapath::netns_cookie_of(w("ghost").netns_path).value(),
-                                         static_cast<uint32_t>(w("ghost").ifindex)};
+        // Keyed by ghost's veth peer in the hub, where the daemon guards it.
+        const datapath::InterfaceKey key{
+            datapath::netns_cookie_of(w("ghost").hub_netns_path).value(),
+            static_cast<uint32_t>(w("ghost").hub_ifindex)};
         auto hash = datapath::open_pinned_object(daemon.pin_dir() / FW_MAP_IFACES);
         auto slots = datapath::open_pinned_object(daemon.pin_dir() / FW_MAP_IFSLOTS);
         ASSERT_TRUE(hash && slots);

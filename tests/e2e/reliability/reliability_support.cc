@@ -88,7 +88,7 @@ std::string program_tag(uint32_t program_id) {
 
 size_t programs_on(const Workload& workload, bool ingress) {
     auto ids =
-        datapath::tcx_program_ids({workload.netns_path, workload.ifname},
+        datapath::tcx_program_ids({workload.hub_netns_path, workload.hub_ifname},
                                   ingress ? datapath::TcHook::ingress : datapath::TcHook::egress);
     return ids ? ids.value().size() : 0;
 }

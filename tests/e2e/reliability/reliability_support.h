@@ -45,7 +45,8 @@ std::vector<uint32_t> daemon_program_ids(const DaemonProcess& daemon);
 // every load of one build, different for another build's code. Empty if the id is gone.
 std::string program_tag(uint32_t program_id);
 
-// Programs attached to a workload's eth0 at `ingress` or egress (tcx).
+// Programs attached (tcx) at `ingress` or egress of a workload's veth peer in the lab's hub,
+// where the daemon guards it.
 size_t programs_on(const Workload& workload, bool ingress);
 
 // Connections made in a loop on a background thread, each judged against what the test

@@ -41,9 +41,13 @@ void run_attack_table(const std::vector<Attack>& attacks,
 // daemon's pinned stats map; throws when no counter has that name.
 uint64_t datapath_counter(const DaemonProcess& daemon, const std::string& name);
 
-// True once the daemon's audit log holds a record from src_ip to dst_ip (waits up to 3 s:
-// the event pump writes records a little after the drop).
+// Records in the daemon's audit log from src_ip to dst_ip with `reason` (empty: any).
+size_t audit_records(const DaemonProcess& daemon, const std::string& src_ip,
+                     const std::string& dst_ip, const std::string& reason = "");
+
+// True once the daemon's audit log holds more than `records_before` such records (waits up
+// to 3 s: the event pump writes records a little after the drop).
 bool audited(const DaemonProcess& daemon, const std::string& src_ip, const std::string& dst_ip,
-             const std::string& reason = "");
+             const std::string& reason = "", size_t records_before = 0);
 
 } // namespace flowwall::testing

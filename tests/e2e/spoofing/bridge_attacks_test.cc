@@ -5,17 +5,13 @@
 // mode guarding the veth peers in the bridge namespace; plus the legitimate traffic of the same
 // workloads, which must still pass.
 #include "tests/e2e/spoofing/attack_table.h"
+#include "tests/e2e/spoofing/probes.h"
 #include "tests/e2e/spoofing/spoofing_scene.h"
 #include "tests/support/packet_socket.h"
 #include "tests/support/require_root.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <cstring>
 #include <thread>
 
 namespace flowwall::testing {
@@ -23,95 +19,6 @@ namespace {
 
 using std::chrono::milliseconds;
 constexpr milliseconds kAttackTimeout{500};
-
-// A UDP socket of web connected to db:53 that has had its answer (the flow is tracked), and
-// reads what arrives next.
-class UdpClient {
-public:
-    UdpClient(const Workload& from, const Address& to, uint16_t port) {
-        Lab::run_in_netns(from.netns_path,
-                          [&] { fd_.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)); });
-        sockaddr_in peer{};
-        peer.sin_family = AF_INET;
-        peer.sin_port = htons(port);
-        std::memcpy(&peer.sin_addr, to.bytes.data(), 4);
-        if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&peer), sizeof(peer)) != 0)
-            throw std::runtime_error("connect the UDP client");
-        sockaddr_in local{};
-        socklen_t length = sizeof(local);
-        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&local), &length);
-        port_ = ntohs(local.sin_port);
-    }
-    uint16_t port() const { return port_; }
-    void send(const std::string& text) const { ::send(fd_.get(), text.data(), text.size(), 0); }
-    // True when a datagram holding exactly `text` arrives within `timeout`.
-    bool receives(const std::string& text, milliseconds timeout) const {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            pollfd readable{fd_.get(), POLLIN, 0};
-            if (::poll(&readable, 1, 10) != 1)
-                continue;
-            char buffer[256];
-            const ssize_t n = ::recv(fd_.get(), buffer, sizeof(buffer), 0);
-            if (n > 0 && std::string(buffer, static_cast<size_t>(n)) == text)
-                return true;
-        }
-        return false;
-    }
-
-private:
-    UniqueFd fd_;
-    uint16_t port_ = 0;
-};
-
-// A raw ICMP socket in a workload: sees every ICMP message its stack takes in, as a
-// colluding receiver of a covert channel would.
-class IcmpWatcher {
-public:
-    explicit IcmpWatcher(const Workload& in) {
-        Lab::run_in_netns(in.netns_path, [&] {
-            fd_.reset(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMP));
-        });
-        if (!fd_.valid())
-            throw std::runtime_error("raw ICMP socket");
-    }
-    bool sees(const std::string& marker, milliseconds timeout) const {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            pollfd readable{fd_.get(), POLLIN, 0};
-            if (::poll(&readable, 1, 10) != 1)
-                continue;
-            char buffer[2048];
-            const ssize_t n = ::recv(fd_.get(), buffer, sizeof(buffer), 0);
-            if (n > 0 &&
-                std::string(buffer, static_cast<size_t>(n)).find(marker) != std::string::npos)
-                return true;
-        }
-        return false;
-    }
-
-private:
-    UniqueFd fd_;
-};
-
-std::vector<uint8_t> l3_bytes(const PacketBuilder& packet, size_t length) {
-    auto frame = packet.build();
-    auto from = frame.begin() + static_cast<long>(packet.l3_offset());
-    return {from, from + static_cast<long>(std::min(length, frame.size() - packet.l3_offset()))};
-}
-
-void set_db_sysctl(const Workload& w, const std::string& key, const std::string& value) {
-    ExecResult set = Lab::exec("", {"nsenter", "--net=" + w.netns_path, "sh", "-c",
-                                    "echo " + value + " > /proc/sys/net/" + key});
-    if (!set.ok())
-        throw std::runtime_error("sysctl " + key + ": " + set.err);
-}
-
-bool poll_output(const Workload& w, const std::vector<std::string>& args, const std::string& wanted,
-                 milliseconds timeout = milliseconds(500)) {
-    return eventually([&] { return ip_output(w, args).find(wanted) != std::string::npos; },
-                      timeout);
-}
 
 TEST(SpoofingAttacks, OnTheDockerBridgeNothingGetsThroughAndLegitimateTrafficPasses) {
     FLOWWALL_REQUIRE_ROOT("creates namespaces and a bridge and runs flowwalld");
@@ -122,10 +29,10 @@ TEST(SpoofingAttacks, OnTheDockerBridgeNothingGetsThroughAndLegitimateTrafficPas
     BridgeLab& lab = scene.lab();
     const PacketSocket raw(intruder.netns_path, intruder.ifname);
     // The attacker's neighbours believe forged ARP at once (no 1 s lock after a real update).
-    set_db_sysctl(db, "ipv4/neigh/eth0/locktime", "0");
+    set_sysctl(db, "ipv4/neigh/eth0/locktime", "0");
     // db is a plain host, as the kernel's defaults make it: a new namespace inherits the
     // node's IPv4 forwarding (on where Docker runs), and a router ignores ICMP redirects.
-    set_db_sysctl(db, "ipv4/conf/all/forwarding", "0");
+    set_sysctl(db, "ipv4/conf/all/forwarding", "0");
 
     const auto udp_frame = [&](const Address& src, const Address& dst, const MacAddress& to) {
         return PacketBuilder::udp(src, 40000, dst, SpoofingScene::kDnsPort)
@@ -399,28 +306,9 @@ TEST(SpoofingAttacks, OnTheDockerBridgeNothingGetsThroughAndLegitimateTrafficPas
         << "intruder -> db 5432/tcp from its own address: not in the model";
     // Path MTU discovery: db says web's datagrams are too big (ICMP fragmentation needed,
     // next-hop MTU 1280, quoting web's real datagram); web's kernel takes the new MTU.
-    {
-        UdpClient client(web, db.v4, SpoofingScene::kDnsPort);
-        client.send("query");
-        EXPECT_TRUE(client.receives("query", kAllowTimeout));
-        const PacketSocket from_db(db.netns_path, db.ifname);
-        const std::string query = "query";
-        auto packet =
-            PacketBuilder::icmp(db.v4, web.v4, 3, 4)
-                .macs(db.mac, web.mac)
-                .payload(l3_bytes(
-                    PacketBuilder::udp(web.v4, client.port(), db.v4, SpoofingScene::kDnsPort)
-                        .payload(std::vector<uint8_t>(query.begin(), query.end())),
-                    33));
-        auto frame = packet.build();
-        const uint8_t mtu_1280[4] = {0, 0, 0x05, 0x00};
-        set_icmp_word(frame, packet.l4_offset(), std::span<const uint8_t, 4>(mtu_1280));
-        from_db.send(frame);
-        EXPECT_TRUE(poll_output(web, {"route", "get", db.v4.str()}, "mtu 1280",
-                                std::chrono::milliseconds(1000)))
-            << "web's route to db after the fragmentation-needed error: "
-            << ip_output(web, {"route", "get", db.v4.str()});
-    }
+    EXPECT_TRUE(path_mtu_error_reaches(web, db, SpoofingScene::kDnsPort))
+        << "web's route to db after the fragmentation-needed error: "
+        << ip_output(web, {"route", "get", db.v4.str()});
     // An ICMP error about a real flow reaches web: with db's port 53 closed, web's datagram
     // comes back as port unreachable, which a connected UDP socket reports as refused.
     scene.stop_db_udp();

@@ -3,8 +3,9 @@
 // namespace the programs run in and the ifindex of the interface they sit on; the value is the
 // workload's identity, the MAC of its interface and every address it owns, read from its
 // namespace (link-local included). Entries follow address changes and go with the workload;
-// link-local addresses are in the ipcache too. Both placements: host-side peers (the Docker
-// bridge copy, the daemon in the bridge namespace) and in-workload (the routed lab).
+// link-local addresses are in the ipcache too. Both kinds of veth peer: host-side (the Docker
+// bridge copy, the daemon in the bridge namespace) and in another namespace (the routed lab's
+// hub, found under /run/netns, as a Swarm overlay's is under /run/docker/netns).
 #include "src/datapath/bpffs.h"
 #include "src/datapath/interface_map.h"
 #include "src/datapath/netns.h"
@@ -82,20 +83,20 @@ TEST(InterfaceMapDaemon, HostPeersOfTheDockerBridgeCopyCarryTheirWorkloads) {
     ip(web, {"addr", "add", extra.str() + "/24", "dev", "eth0"});
     ip(web, {"addr", "add", neighbours.str() + "/32", "dev", "eth0"});
     ip(web, {"-6", "addr", "add", extra_link_local.str() + "/64", "dev", "eth0", "nodad"});
-    EXPECT_TRUE(eventually(
-        [&] { return holds(*pinned_interface(daemon, web_key), extra_link_local); },
-        std::chrono::seconds(6)));
+    EXPECT_TRUE(
+        eventually([&] { return holds(*pinned_interface(daemon, web_key), extra_link_local); },
+                   std::chrono::seconds(6)));
     EXPECT_FALSE(holds(*pinned_interface(daemon, web_key), extra));
     EXPECT_FALSE(holds(*pinned_interface(daemon, web_key), neighbours));
     ip(web, {"-6", "addr", "del", extra_link_local.str() + "/64", "dev", "eth0"});
-    EXPECT_TRUE(eventually(
-        [&] { return !holds(*pinned_interface(daemon, web_key), extra_link_local); },
-        std::chrono::seconds(6)));
+    EXPECT_TRUE(
+        eventually([&] { return !holds(*pinned_interface(daemon, web_key), extra_link_local); },
+                   std::chrono::seconds(6)));
     ip(web, {"addr", "del", extra.str() + "/24", "dev", "eth0"});
     ip(web, {"addr", "del", neighbours.str() + "/32", "dev", "eth0"});
 }
 
-TEST(InterfaceMapDaemon, InWorkloadEntriesAreKeyedByTheWorkloadsNamespaceAndGoWithIt) {
+TEST(InterfaceMapDaemon, PeersInAnotherNamespaceAreKeyedByThatNamespaceAndGoWithTheirWorkload) {
     FLOWWALL_REQUIRE_ROOT("creates namespaces and runs flowwalld");
     Lab lab;
     const Workload& web = lab.add_workload("web");
@@ -106,8 +107,9 @@ TEST(InterfaceMapDaemon, InWorkloadEntriesAreKeyedByTheWorkloadsNamespaceAndGoWi
         file, json::array({endpoint_entry("web-1", "web", web), endpoint_entry("db-1", "db", db)}));
     DaemonProcess daemon({"--docker", "false", "--endpoints-file", file.string()});
     daemon.start();
-    const datapath::InterfaceKey db_key{datapath::netns_cookie_of(db.netns_path).value(),
-                                        static_cast<uint32_t>(db.ifindex)};
+    // The peer's namespace and ifindex: the hub's, not db's own.
+    const datapath::InterfaceKey db_key{datapath::netns_cookie_of(db.hub_netns_path).value(),
+                                        static_cast<uint32_t>(db.hub_ifindex)};
     std::optional<datapath::InterfaceWorkload> entry;
     ASSERT_TRUE(eventually([&] { return (entry = pinned_interface(daemon, db_key)).has_value(); }))
         << daemon.log();
@@ -116,6 +118,10 @@ TEST(InterfaceMapDaemon, InWorkloadEntriesAreKeyedByTheWorkloadsNamespaceAndGoWi
     EXPECT_TRUE(holds(*entry, db.v4));
     EXPECT_TRUE(holds(*entry, db.v6));
     EXPECT_TRUE(holds(*entry, interface_link_local(db.netns_path, db.ifname)));
+    EXPECT_FALSE(pinned_interface(daemon, {datapath::netns_cookie_of(db.netns_path).value(),
+                                           static_cast<uint32_t>(db.ifindex)})
+                     .has_value())
+        << "nothing runs on db's own eth0, so nothing is keyed for it";
 
     write_endpoints(file, json::array({endpoint_entry("web-1", "web", web)}));
     EXPECT_TRUE(eventually([&] { return !pinned_interface(daemon, db_key).has_value(); }))

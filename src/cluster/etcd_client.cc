@@ -159,6 +159,21 @@ public:
         return response.header().revision();
     }
 
+    Result<int64_t>
+    put_all(const std::vector<std::pair<std::string, std::string>>& puts) override {
+        pb::TxnRequest request;
+        for (const auto& [key, value] : puts) {
+            auto* put = request.add_success()->mutable_request_put();
+            put->set_key(key);
+            put->set_value(value);
+        }
+        pb::TxnResponse response;
+        auto context = deadline();
+        if (auto status = kv_->Txn(context.get(), request, &response); !status.ok())
+            return call_error("transaction", status);
+        return response.header().revision();
+    }
+
     Result<int64_t> delete_key(const std::string& key) override { return remove(key, ""); }
     Result<int64_t> delete_prefix(const std::string& prefix) override {
         return remove(prefix, prefix_end(prefix));

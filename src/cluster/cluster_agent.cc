@@ -325,9 +325,8 @@ void ClusterAgent::publish_loop(std::stop_token stop) {
         // publish is the diff against published_, so nothing is lost by waiting.
         std::unique_lock lock(mutex_);
         if (done)
-            changed_.wait_for(lock, stop, keep_alive_every, [this] {
-                return local_changed_ || (queue_ && !queue_->empty());
-            });
+            changed_.wait_for(lock, stop, keep_alive_every,
+                              [this] { return local_changed_ || (queue_ && !queue_->empty()); });
         else
             changed_.wait_for(lock, stop, options_.retry_interval, [] { return false; });
     }

@@ -24,11 +24,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
-#include <optional>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -67,7 +67,7 @@ struct ClusterStatus {
     std::string queue_error;    // the last failure to save or load the queue file
     uint64_t model_writes = 0;  // transactions that published model keys
     uint64_t model_keys_published = 0;
-    size_t model_flows = 0; // flows in the cluster's model (as merged here)
+    size_t model_flows = 0;    // flows in the cluster's model (as merged here)
     bool model_synced = false; // the first list of the store was applied
     std::vector<ClusterNodeView> nodes;
 };

@@ -175,8 +175,9 @@ Result<ParsedKey> parse_key(std::string_view key) {
         if (!port || !protocol)
             return bad_key(key, "port must be 0-65535 and protocol 0-255, in decimal without "
                                 "leading zeros");
-        parsed.flow = policy::FlowKey{std::string(parts[0]), std::string(parts[1]),
-                                      static_cast<uint16_t>(*port), static_cast<uint8_t>(*protocol)};
+        parsed.flow =
+            policy::FlowKey{std::string(parts[0]), std::string(parts[1]),
+                            static_cast<uint16_t>(*port), static_cast<uint8_t>(*protocol)};
         if (auto valid = policy::validate_flow_key(parsed.flow); !valid)
             return bad_key(key, valid.error().message);
         return parsed;

@@ -36,8 +36,8 @@ std::string endpoints_prefix();                           // flowwall/v1/endpoin
 std::string node_endpoints_prefix(std::string_view node); // flowwall/v1/endpoints/<node>/
 std::string endpoint_key(std::string_view node, const IpAddress& address);
 
-std::string flows_prefix();                               // flowwall/v1/flows/
-std::string node_flows_prefix(std::string_view node);     // flowwall/v1/flows/<node>/
+std::string flows_prefix();                           // flowwall/v1/flows/
+std::string node_flows_prefix(std::string_view node); // flowwall/v1/flows/<node>/
 std::string flow_key(std::string_view node, const policy::FlowKey& flow);
 std::string identities_prefix(); // flowwall/v1/identities/
 std::string identity_key(std::string_view node, std::string_view identity);
@@ -50,9 +50,9 @@ enum class KeyKind { node, endpoint, flow, identity };
 struct ParsedKey {
     KeyKind kind = KeyKind::node;
     std::string node;
-    IpAddress address;       // endpoint keys only
-    policy::FlowKey flow;    // flow keys only
-    std::string identity;    // identity keys only
+    IpAddress address;    // endpoint keys only
+    policy::FlowKey flow; // flow keys only
+    std::string identity; // identity keys only
 };
 
 // Refuses a key outside the layout: another version, an unknown folder, a bad node name, an

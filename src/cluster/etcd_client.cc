@@ -159,8 +159,7 @@ public:
         return response.header().revision();
     }
 
-    Result<int64_t>
-    put_all(const std::vector<std::pair<std::string, std::string>>& puts) override {
+    Result<int64_t> put_all(const std::vector<std::pair<std::string, std::string>>& puts) override {
         pb::TxnRequest request;
         for (const auto& [key, value] : puts) {
             auto* put = request.add_success()->mutable_request_put();

@@ -81,7 +81,8 @@ public:
                                 int64_t lease = 0) = 0;
     // Every put in one transaction (one write to the store's log, one revision): all or
     // none. etcd refuses more than --max-txn-ops (128 by default) operations in one.
-    virtual Result<int64_t> put_all(const std::vector<std::pair<std::string, std::string>>& puts) = 0;
+    virtual Result<int64_t>
+    put_all(const std::vector<std::pair<std::string, std::string>>& puts) = 0;
     // Returns how many keys were deleted.
     virtual Result<int64_t> delete_key(const std::string& key) = 0;
     virtual Result<int64_t> delete_prefix(const std::string& prefix) = 0;

@@ -51,8 +51,8 @@ Result<FlowValue> decode_flow(const policy::FlowKey& key, std::string_view value
     // Names, port and nodes come from the key: a value that says them is not ours.
     for (const char* from_key : {"src", "dst", "port", "protocol", "nodes"})
         if (object.contains(from_key))
-            return Error{EINVAL, std::string("\"") + from_key +
-                                     "\" belongs in the key, not in the value"};
+            return Error{EINVAL,
+                         std::string("\"") + from_key + "\" belongs in the key, not in the value"};
     for (const char* required : {"first_seen", "last_seen", "count", "origin"})
         if (!object.contains(required))
             return Error{EINVAL, std::string("value has no \"") + required + "\""};
@@ -82,7 +82,8 @@ Result<policy::TimePoint> decode_identity_seen(std::string_view value) {
         return parsed.error();
     const json& object = parsed.value();
     if (object.size() != 2 || !object.contains("first_seen") || !object["first_seen"].is_string())
-        return Error{EINVAL, "an identity value is exactly {\"v\":1,\"first_seen\":\"<RFC 3339>\"}"};
+        return Error{EINVAL,
+                     "an identity value is exactly {\"v\":1,\"first_seen\":\"<RFC 3339>\"}"};
     auto time = policy::parse_time(object["first_seen"].get<std::string>());
     if (!time)
         return Error{EINVAL, "\"first_seen\": " + time.error().message};

@@ -74,7 +74,7 @@ private:
     };
     ClusterFlowChange change_of(const policy::FlowKey& flow) const;
 
-    std::map<policy::FlowKey, std::map<std::string, Claim>> flows_;         // -> node -> claim
+    std::map<policy::FlowKey, std::map<std::string, Claim>> flows_;        // -> node -> claim
     std::map<std::string, std::map<std::string, policy::TimePoint>> seen_; // identity -> node
     std::set<policy::FlowKey> touched_;
     std::set<std::string> touched_identities_;

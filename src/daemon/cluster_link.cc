@@ -11,12 +11,10 @@ namespace flowwall::daemon {
 
 using nlohmann::json;
 
-std::unique_ptr<ClusterLink> ClusterLink::create(const config::DaemonConfig& config,
-                                                 const std::string& node,
-                                                 const std::string& version,
-                                                 std::chrono::system_clock::time_point started_at,
-                                                 NodeAgent& agent,
-                                                 enforcement::FirewallPolicy& policy) {
+std::unique_ptr<ClusterLink>
+ClusterLink::create(const config::DaemonConfig& config, const std::string& node,
+                    const std::string& version, std::chrono::system_clock::time_point started_at,
+                    NodeAgent& agent, enforcement::FirewallPolicy& policy) {
     if (config.cluster_store.empty())
         return nullptr;
     if (auto valid = cluster::validate_node_name(node); !valid)
@@ -89,27 +87,27 @@ void ClusterLink::exchange_model(enforcement::FirewallPolicy& policy) {
 
 json ClusterLink::status_json() const {
     auto status = agent_->status();
-    return {{"store_reachable", status.store_reachable},
-            {"error", status.error.empty() ? json(nullptr) : json(status.error)},
-            {"last_contact", status.last_contact.time_since_epoch().count() == 0
-                                 ? json(nullptr)
-                                 : json(common::iso_time(status.last_contact))},
-            {"nodes", status.nodes.size()},
-            {"remote_endpoints", status.remote_endpoints},
-            {"address_conflicts", status.conflicts},
-            {"refused_values", status.refused_values},
-            {"published", status.published},
-            {"pending", status.pending},
-            {"model",
-             {{"flows", status.model_flows},
-              {"synced", status.model_synced},
-              {"queued", status.queued},
-              {"queue_max", status.queue_max},
-              {"queue_dropped", status.queue_dropped},
-              {"queue_error", status.queue_error.empty() ? json(nullptr)
-                                                         : json(status.queue_error)},
-              {"writes", status.model_writes},
-              {"keys_published", status.model_keys_published}}}};
+    return {
+        {"store_reachable", status.store_reachable},
+        {"error", status.error.empty() ? json(nullptr) : json(status.error)},
+        {"last_contact", status.last_contact.time_since_epoch().count() == 0
+                             ? json(nullptr)
+                             : json(common::iso_time(status.last_contact))},
+        {"nodes", status.nodes.size()},
+        {"remote_endpoints", status.remote_endpoints},
+        {"address_conflicts", status.conflicts},
+        {"refused_values", status.refused_values},
+        {"published", status.published},
+        {"pending", status.pending},
+        {"model",
+         {{"flows", status.model_flows},
+          {"synced", status.model_synced},
+          {"queued", status.queued},
+          {"queue_max", status.queue_max},
+          {"queue_dropped", status.queue_dropped},
+          {"queue_error", status.queue_error.empty() ? json(nullptr) : json(status.queue_error)},
+          {"writes", status.model_writes},
+          {"keys_published", status.model_keys_published}}}};
 }
 
 json ClusterLink::nodes_json() const {

@@ -246,7 +246,8 @@ int run_daemon(const config::DaemonConfig& config) {
     std::jthread agent_thread([&](std::stop_token stop) { agent.run(stop); });
     std::jthread pump_thread([&](std::stop_token stop) { pump->run(stop); });
     std::jthread policy_thread([&](std::stop_token stop) {
-        // Nothing notifies `tick`: it only wakes for a stop request or after a second.
+        // Nothing notifies `tick`: it only wakes for a stop request, after a second, or
+        // when a learning window ends.
         std::mutex mutex;
         std::condition_variable_any tick;
         std::unique_lock lock(mutex);
@@ -255,7 +256,18 @@ int run_daemon(const config::DaemonConfig& config) {
             if (cluster)
                 cluster->exchange_model(*policy);
             capacity.check();
-            tick.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+            // Once a second, or when a learning window ends if that is sooner (plus a
+            // millisecond: tick() ends a window at now >= its end).
+            auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                std::chrono::seconds(1));
+            if (auto deadline = policy->next_deadline()) {
+                auto until =
+                    *deadline - std::chrono::system_clock::now() + std::chrono::milliseconds(1);
+                // A deadline already past (a clock step) waits the second: no busy loop.
+                if (until > std::chrono::milliseconds(0) && until < wait)
+                    wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(until);
+            }
+            tick.wait_for(lock, stop, wait, [] { return false; });
         }
     });
     std::vector<std::jthread> source_threads;

@@ -232,6 +232,11 @@ void FirewallPolicy::save_locked() {
     }
 }
 
+std::optional<Clock::time_point> FirewallPolicy::next_deadline() {
+    std::lock_guard lock(mutex_);
+    return schedule_.next_deadline();
+}
+
 void FirewallPolicy::save() {
     std::lock_guard lock(mutex_);
     save_locked();
@@ -381,7 +386,11 @@ ModelOutbox FirewallPolicy::take_outbox() {
 ModelOutbox FirewallPolicy::whole_model() {
     std::lock_guard lock(mutex_);
     ModelOutbox outbox;
-    outbox.flows = model_.flows();
+    // This node's own: what it saw, or what an operator allowed here (no node). What came
+    // from the others is theirs to claim.
+    for (const auto& [key, record] : model_.records())
+        if (record.nodes.empty() || record.nodes.contains(node_))
+            outbox.flows.push_back(record);
     for (const auto& state : schedule_.states(Clock::now()))
         outbox.identities.emplace(state.name, state.first_seen);
     return outbox;
@@ -397,8 +406,7 @@ void FirewallPolicy::apply_cluster(const std::vector<policy::FlowRecord>& presen
         if (!model_.contains(record.key)) {
             if (auto written = write_flow(record.key, flags_for(record.origin)); !written) {
                 last_error_ = written.error().to_string();
-                spdlog::error("cluster flow {}: {}", policy::flow_string(record.key),
-                              last_error_);
+                spdlog::error("cluster flow {}: {}", policy::flow_string(record.key), last_error_);
                 continue;
             }
         }
@@ -425,7 +433,9 @@ void FirewallPolicy::apply_cluster(const std::vector<policy::FlowRecord>& presen
         cluster_first_seen_.insert_or_assign(name, seen);
         if (schedule_.adopt_first_seen(name, seen)) {
             schedule_changed = true;
-            write_mode(name);
+            spdlog::info("identity {}: first seen in the cluster at {}; its learning window "
+                         "starts then here too",
+                         name, policy::format_time(seen));
         }
     }
     if (schedule_changed) {
@@ -434,8 +444,7 @@ void FirewallPolicy::apply_cluster(const std::vector<policy::FlowRecord>& presen
         for (const auto& transition : schedule_.tick(now)) {
             write_mode(transition.name);
             spdlog::info("identity {}: learning ended (the cluster saw it first {}), now {}",
-                         transition.name,
-                         policy::format_time(cluster_first_seen_[transition.name]),
+                         transition.name, policy::format_time(cluster_first_seen_[transition.name]),
                          policy::mode_name(transition.new_mode));
         }
         schedule_dirty_ = true;

@@ -81,6 +81,9 @@ public:
     void tick();
     // Saves now (shutdown).
     void save();
+    // When the next learning window ends (nullopt: nobody learns): the policy thread ticks
+    // then, not up to a second later, so a window ends on every node of a cluster at once.
+    std::optional<std::chrono::system_clock::time_point> next_deadline();
 
     // The cluster (issue 15): what changed here since the last call, to publish...
     ModelOutbox take_outbox();
@@ -90,9 +93,10 @@ public:
     // model and written into the policy map), `removed` were removed cluster-wide (gone from
     // both, unless learned here since and not yet handed out), `first_seen` the cluster's
     // first sighting of identities (their learning window starts then, here too).
-    void apply_cluster(const std::vector<policy::FlowRecord>& present,
-                       const std::vector<policy::FlowKey>& removed,
-                       const std::map<std::string, std::chrono::system_clock::time_point>& first_seen);
+    void
+    apply_cluster(const std::vector<policy::FlowRecord>& present,
+                  const std::vector<policy::FlowKey>& removed,
+                  const std::map<std::string, std::chrono::system_clock::time_point>& first_seen);
 
     // The control API.
     Result<nlohmann::json> set_mode(const std::string& mode, const std::string& identity);

@@ -309,8 +309,8 @@ TEST_F(MultiNodeTest, WithTheStoreDownEveryNodeKeepsEnforcingAndSaysSo) {
     ASSERT_TRUE(eventually([&] { return remote_entry(*n1.daemon, "db-2").has_value(); }, 10s))
         << "after the store is back (its leases may have expired) each node publishes again";
     // The queued flow is published and applied on node-2: the connection passes now.
-    ASSERT_TRUE(eventually([&] { return learned(*n2.daemon, "web", "db", other_port.port()); },
-                           15s))
+    ASSERT_TRUE(
+        eventually([&] { return learned(*n2.daemon, "web", "db", other_port.port()); }, 15s))
         << cluster_model_status(*n1.daemon).dump();
     EXPECT_EQ(cluster_model_status(*n1.daemon).at("queued"), 0);
     EXPECT_TRUE(eventually(
@@ -341,7 +341,8 @@ TEST_F(MultiNodeTest, TheModelIsTheClustersANewReplicaElsewhereAndALateNodeEnfor
     ASSERT_TRUE(eventually([&] { return mode_of(*n2.daemon, "db") == "block"; }, 20s));
     // The learning window is the cluster's: web ends learning on node-3 too, where no web
     // workload ever ran.
-    ASSERT_TRUE(eventually([&] { return mode_of(*n3.daemon, "web") == "block"; }, 5s));
+    ASSERT_TRUE(eventually([&] { return mode_of(*n3.daemon, "web") == "block"; }, 2s));
+    ASSERT_TRUE(eventually([&] { return mode_of(*n3.daemon, "db") == "block"; }, 2s));
 
     // 3. A new replica of web on node-3 (the spare workload): the learned flow passes, an
     // unlearned one is blocked; node-1 never saw this replica.

@@ -18,7 +18,8 @@ policy::TimePoint at(int64_t seconds) {
 
 TEST(ModelKeys, FlowKeysAreVersionedPerNodeAndParseBack) {
     policy::FlowKey flow{"registry.local/shop/web:1.2", "db", 5432, 6};
-    EXPECT_EQ(flow_key("node-1", flow), "flowwall/v1/flows/node-1/registry.local/shop/web:1.2,db,5432,6");
+    EXPECT_EQ(flow_key("node-1", flow),
+              "flowwall/v1/flows/node-1/registry.local/shop/web:1.2,db,5432,6");
     auto parsed = parse_key(flow_key("node-1", flow));
     ASSERT_TRUE(parsed) << parsed.error().message;
     EXPECT_EQ(parsed.value().kind, KeyKind::flow);
@@ -57,8 +58,9 @@ TEST(ModelKeys, BadFlowAndIdentityKeysAreRefusedNamingTheKey) {
     for (const auto& [key, why] : cases) {
         auto parsed = parse_key(key);
         ASSERT_FALSE(parsed) << key;
-        EXPECT_NE(parsed.error().message.find(std::string("key \"") + std::string(key).substr(0, 20)),
-                  std::string::npos)
+        EXPECT_NE(
+            parsed.error().message.find(std::string("key \"") + std::string(key).substr(0, 20)),
+            std::string::npos)
             << parsed.error().message;
         EXPECT_NE(parsed.error().message.find(why), std::string::npos)
             << key << ": " << parsed.error().message;
@@ -106,7 +108,8 @@ TEST(ModelValues, ALongListOfWorkloadsIsCutToFitTheValueLimit) {
 
 TEST(ModelValues, BadFlowValuesAreRefusedSayingWhy) {
     policy::FlowKey key{"web", "db", 80, 6};
-    const std::string good_times = R"("first_seen":"2027-01-01T00:00:00Z","last_seen":"2027-01-01T00:00:01Z")";
+    const std::string good_times =
+        R"("first_seen":"2027-01-01T00:00:00Z","last_seen":"2027-01-01T00:00:01Z")";
     const std::pair<std::string, const char*> cases[] = {
         {"", "not JSON"},
         {"[]", "not a JSON object"},

@@ -54,8 +54,7 @@ TEST(SharedModel, TwoNodesLearningOneFlowMergeIntoTheUnion) {
 
 TEST(SharedModel, TheMergeIsTheSameWhateverOrderTheEntriesArriveIn) {
     std::vector<StoreEntry> entries = {claim("n1", 10, 1000, 2000, 5, {"a"}),
-                                       claim("n2", 12, 900, 1500, 9, {"b"}),
-                                       removal("n3", 11),
+                                       claim("n2", 12, 900, 1500, 9, {"b"}), removal("n3", 11),
                                        claim("n3", 13, 950, 3000, 1, {"c"}, {"web", "db", 80, 6})};
     std::sort(entries.begin(), entries.end(),
               [](const auto& a, const auto& b) { return a.key < b.key; });
@@ -146,8 +145,8 @@ TEST(SharedModel, ARelistReplacesEverythingAndReportsWhatWentAway) {
     ASSERT_TRUE(model.put(claim("n1", 10, 1000, 2000, 5, {})));
     model.take_changes();
     policy::FlowKey other{"web", "cache", 6379, 6};
-    auto refused = model.replace_all({claim("n2", 20, 1000, 2000, 5, {}, other),
-                                      {"flowwall/v1/flows/n2/bad", "{}", 21, 21, 0}});
+    auto refused = model.replace_all(
+        {claim("n2", 20, 1000, 2000, 5, {}, other), {"flowwall/v1/flows/n2/bad", "{}", 21, 21, 0}});
     EXPECT_EQ(refused.size(), 1u);
     auto changes = model.take_changes();
     ASSERT_EQ(changes.size(), 2u);

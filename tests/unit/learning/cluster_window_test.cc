@@ -37,7 +37,8 @@ TEST(ClusterLearningWindow, AKnownIdentityMovesItsFirstWindowToTheClustersFirstS
     EXPECT_EQ(schedule.first_seen("web"), t0());
     EXPECT_EQ(schedule.learning_remaining("web", t0() + 6min), 4min);
     EXPECT_EQ(schedule.tick(t0() + 10min).size(), 1u) << "ends with the other node's window";
-    EXPECT_FALSE(schedule.adopt_first_seen("web", t0() + 1min)) << "a later sighting changes nothing";
+    EXPECT_FALSE(schedule.adopt_first_seen("web", t0() + 1min))
+        << "a later sighting changes nothing";
 }
 
 TEST(ClusterLearningWindow, AnOperatorsRelearnIsNotMovedAndUnknownNamesAreLeftAlone) {

@@ -4,7 +4,8 @@
 //
 //   propagation  node A's endpoint change -> the entry in node B's remote view (what B writes
 //                into its ipcache next): median and p99 over --changes changes
-//   learning     --flows flows learned across 3 simulated nodes (every 10th by two of them),
+//   learning     (after the endpoints below are published) --flows flows learned across 3
+//                simulated nodes (every 10th by two of them),
 //                handed to each node's publisher in batches of 1,000 as the policy thread
 //                does once a second: etcd writes (transactions) per learned flow, and how
 //                long until every queue drained
@@ -104,7 +105,8 @@ struct ModelView {
 };
 
 policy::FlowKey bench_flow(int index) {
-    return {"bench/id-" + std::to_string(index % 1000), "bench/id-" + std::to_string((index / 1000) % 1000),
+    return {"bench/id-" + std::to_string(index % 1000),
+            "bench/id-" + std::to_string((index / 1000) % 1000),
             static_cast<uint16_t>(1 + index % 60000), 6};
 }
 
@@ -169,79 +171,6 @@ int main(int argc, char** argv) {
                      percentile(latencies_ms, 0.5), percentile(latencies_ms, 0.99));
     }
 
-    // Learning: 3 nodes learn `flows` flows (every 10th on two nodes), in batches of 1,000.
-    {
-        std::vector<std::unique_ptr<ClusterAgent>> learners;
-        for (int n = 0; n < 3; ++n) {
-            auto options = agent_options(etcd.endpoint(), "learner-" + std::to_string(n), nullptr);
-            options.queue_file = state / ("queue-" + std::to_string(n) + ".json");
-            learners.push_back(std::make_unique<ClusterAgent>(std::move(options)));
-            learners.back()->start();
-        }
-        auto now = std::chrono::time_point_cast<std::chrono::seconds>(
-            std::chrono::system_clock::now());
-        auto start = Clock::now();
-        std::vector<std::vector<policy::FlowRecord>> batches(3);
-        std::vector<std::map<std::string, policy::TimePoint>> sightings(3);
-        size_t claims = 0;
-        auto flush = [&](size_t n) {
-            learners[n]->publish_model(batches[n], {}, sightings[n]);
-            batches[n].clear();
-            sightings[n].clear();
-        };
-        for (int i = 0; i < flows; ++i) {
-            for (int n : {i % 3, i % 10 == 0 ? (i + 1) % 3 : -1}) {
-                if (n < 0)
-                    continue;
-                policy::FlowRecord record;
-                record.key = bench_flow(i);
-                record.first_seen = record.last_seen = now;
-                record.count = 1;
-                record.nodes = {"learner-" + std::to_string(n)};
-                record.workloads = {"w-" + std::to_string(i % 5000)};
-                batches[static_cast<size_t>(n)].push_back(std::move(record));
-                if (i < 1000)
-                    sightings[static_cast<size_t>(n)].emplace("bench/id-" + std::to_string(i), now);
-                ++claims;
-                if (batches[static_cast<size_t>(n)].size() == 1000)
-                    flush(static_cast<size_t>(n));
-            }
-        }
-        for (size_t n = 0; n < 3; ++n)
-            flush(n);
-        uint64_t writes = 0, keys = 0;
-        for (;;) {
-            writes = keys = 0;
-            size_t queued = 0;
-            for (const auto& learner : learners) {
-                auto status = learner->status();
-                writes += status.model_writes;
-                keys += status.model_keys_published;
-                queued += status.queued;
-            }
-            if (queued == 0 && keys >= claims)
-                break;
-            if (Clock::now() - start > std::chrono::minutes(10)) {
-                std::fprintf(stderr, "publishing %zu flow claims took over 10 min\n", claims);
-                return 1;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        double publish_s = std::chrono::duration<double>(Clock::now() - start).count();
-        result["learning"] = {{"flows", flows},
-                              {"claims", claims},
-                              {"keys_published", keys},
-                              {"etcd_writes", writes},
-                              {"writes_per_flow", static_cast<double>(writes) / flows},
-                              {"publish_s", publish_s}};
-        std::fprintf(stderr,
-                     "learning: %d flows (%zu claims, %llu keys) in %llu etcd writes: %.4f "
-                     "writes per flow, %.1f s\n",
-                     flows, claims, static_cast<unsigned long long>(keys),
-                     static_cast<unsigned long long>(writes), static_cast<double>(writes) / flows,
-                     publish_s);
-    }
-
     // Start-up: `nodes` publishers share `endpoints` addresses; then a new node joins.
     {
         std::vector<std::unique_ptr<ClusterAgent>> publishers;
@@ -273,6 +202,109 @@ int main(int argc, char** argv) {
         double publish_s = std::chrono::duration<double>(Clock::now() - publish_start).count();
         std::fprintf(stderr, "%d endpoints published by %d nodes in %.1f s\n", endpoints, nodes,
                      publish_s);
+
+        // Learning: 3 nodes learn `flows` flows (every 10th on two nodes), in batches of 1,000.
+        {
+            std::vector<std::unique_ptr<ClusterAgent>> learners;
+            for (int n = 0; n < 3; ++n) {
+                auto options =
+                    agent_options(etcd.endpoint(), "learner-" + std::to_string(n), nullptr);
+                options.queue_file = state / ("queue-" + std::to_string(n) + ".json");
+                learners.push_back(std::make_unique<ClusterAgent>(std::move(options)));
+                learners.back()->start();
+            }
+            auto now = std::chrono::time_point_cast<std::chrono::seconds>(
+                std::chrono::system_clock::now());
+            auto start = Clock::now();
+            std::vector<std::vector<policy::FlowRecord>> batches(3);
+            std::vector<std::map<std::string, policy::TimePoint>> sightings(3);
+            size_t claims = 0;
+            auto flush = [&](size_t n) {
+                learners[n]->publish_model(batches[n], {}, sightings[n]);
+                batches[n].clear();
+                sightings[n].clear();
+            };
+            for (int i = 0; i < flows; ++i) {
+                for (int n : {i % 3, i % 10 == 0 ? (i + 1) % 3 : -1}) {
+                    if (n < 0)
+                        continue;
+                    policy::FlowRecord record;
+                    record.key = bench_flow(i);
+                    record.first_seen = record.last_seen = now;
+                    record.count = 1;
+                    record.nodes = {"learner-" + std::to_string(n)};
+                    record.workloads = {"w-" + std::to_string(i % 5000)};
+                    batches[static_cast<size_t>(n)].push_back(std::move(record));
+                    if (i < 1000)
+                        sightings[static_cast<size_t>(n)].emplace("bench/id-" + std::to_string(i),
+                                                                  now);
+                    ++claims;
+                    if (batches[static_cast<size_t>(n)].size() == 1000)
+                        flush(static_cast<size_t>(n));
+                }
+            }
+            for (size_t n = 0; n < 3; ++n)
+                flush(n);
+            uint64_t writes = 0, keys = 0;
+            for (;;) {
+                writes = keys = 0;
+                size_t queued = 0;
+                for (const auto& learner : learners) {
+                    auto status = learner->status();
+                    writes += status.model_writes;
+                    keys += status.model_keys_published;
+                    queued += status.queued;
+                }
+                if (queued == 0 && keys >= claims)
+                    break;
+                if (Clock::now() - start > std::chrono::minutes(10)) {
+                    std::fprintf(stderr, "publishing %zu flow claims took over 10 min\n", claims);
+                    return 1;
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+            double publish_s = std::chrono::duration<double>(Clock::now() - start).count();
+            result["learning"] = {{"flows", flows},
+                                  {"claims", claims},
+                                  {"keys_published", keys},
+                                  {"etcd_writes", writes},
+                                  {"writes_per_flow", static_cast<double>(writes) / flows},
+                                  {"publish_s", publish_s}};
+            std::fprintf(stderr,
+                         "learning: %d flows (%zu claims, %llu keys) in %llu etcd writes: %.4f "
+                         "writes per flow, %.1f s\n",
+                         flows, claims, static_cast<unsigned long long>(keys),
+                         static_cast<unsigned long long>(writes),
+                         static_cast<double>(writes) / flows, publish_s);
+        }
+
+        // The cluster settles (every publisher's follower has the model) before a node joins:
+        // the figure is one node's start-up, not the whole cluster's catch-up.
+        for (auto settle_start = Clock::now();;) {
+            size_t behind = 0;
+            size_t least = static_cast<size_t>(flows);
+            for (const auto& publisher : publishers) {
+                size_t known = publisher->status().model_flows;
+                behind += known < static_cast<size_t>(flows) ? 1 : 0;
+                least = std::min(least, known);
+            }
+            if (behind == 0) {
+                std::fprintf(stderr,
+                             "every publisher has the model %.1f s after it was published\n",
+                             std::chrono::duration<double>(Clock::now() - settle_start).count());
+                break;
+            }
+            static auto reported = Clock::now();
+            if (Clock::now() - reported > std::chrono::seconds(10)) {
+                reported = Clock::now();
+                std::fprintf(stderr, "settling: the slowest publisher has %zu flows\n", least);
+            }
+            if (Clock::now() - settle_start > std::chrono::minutes(5)) {
+                std::fprintf(stderr, "%zu publishers still lack the model after 5 min\n", behind);
+                return 1;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
 
         long rss_before = rss_kib();
         View joiner_view;

@@ -489,14 +489,18 @@ Status ClusterAgent::follow_once(std::stop_token stop) {
         nodes_.clear();
         ++status_.relists;
     }
-    for (const auto& entry : listed.value().entries) {
+    // Moved out, and the list freed before the watch: at 100,000 flows it is tens of MiB
+    // that the node would otherwise hold for as long as the watch lasts.
+    const int64_t revision = listed.value().revision;
+    for (auto& entry : listed.value().entries) {
         if (entry.key.starts_with(nodes_prefix()))
             apply_node_entry(entry, true);
         else if (is_model_key(entry.key))
-            model.push_back(entry);
+            model.push_back(std::move(entry));
         else
-            endpoints.push_back(entry);
+            endpoints.push_back(std::move(entry));
     }
+    listed.value().entries = {};
     auto refused = remote_.replace_all(endpoints);
     for (auto& error : shared_.replace_all(model))
         refused.push_back(std::move(error));
@@ -505,11 +509,12 @@ Status ClusterAgent::follow_once(std::stop_token stop) {
         ++status_.refused_values;
         spdlog::warn("cluster store: refused {}", error.message);
     }
+    endpoints = {};
+    model = {};
     resolve_and_notify();
     notify_model();
 
-    auto watch =
-        follower_client_->watch_prefix(std::string(kKeyPrefix), listed.value().revision + 1);
+    auto watch = follower_client_->watch_prefix(std::string(kKeyPrefix), revision + 1);
     if (!watch)
         return watch.error();
     {
@@ -533,10 +538,16 @@ Status ClusterAgent::follow_once(std::stop_token stop) {
             break;
         }
         store_answered();
+        // Each half is resolved only when its keys changed: while a node publishes its
+        // model, batches of flows must not cost a resolution of every address each.
+        bool addresses_changed = false;
+        bool model_changed = false;
         for (const auto& event : batch.value().events) {
+            bool model_key = is_model_key(event.entry.key);
+            (model_key ? model_changed : addresses_changed) = true;
             if (event.entry.key.starts_with(nodes_prefix())) {
                 apply_node_entry(event.entry, event.is_put);
-            } else if (is_model_key(event.entry.key)) {
+            } else if (model_key) {
                 apply_model_entry(event.entry, event.is_put);
             } else if (event.is_put) {
                 if (auto put = remote_.put(event.entry); !put) {
@@ -548,8 +559,10 @@ Status ClusterAgent::follow_once(std::stop_token stop) {
                 remote_.remove(event.entry.key);
             }
         }
-        resolve_and_notify();
-        notify_model();
+        if (addresses_changed)
+            resolve_and_notify();
+        if (model_changed)
+            notify_model();
     }
     std::lock_guard lock(watch_mutex_);
     watch_ = nullptr;

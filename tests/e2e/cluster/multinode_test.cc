@@ -374,6 +374,24 @@ TEST_F(MultiNodeTest, TheModelIsTheClustersANewReplicaElsewhereAndALateNodeEnfor
         << "nothing was learned from the blocked attempts anywhere";
     std::cout << "node-4's cluster model at start: " << cluster_model_status(*n4.daemon).dump()
               << "\n";
+
+    // `model allow` and `model remove` on any node apply cluster-wide.
+    const std::string other = std::to_string(other_port.port()) + "/tcp";
+    ASSERT_TRUE(n3.daemon->cli({"model", "allow", "web", "db", other}).ok());
+    ASSERT_TRUE(eventually([&] { return learned(*n1.daemon, "web", "db", other_port.port()); }));
+    EXPECT_TRUE(eventually(
+        [&] {
+            return tcp_connect(web_->netns_path, db_->v4, other_port.port(), kAllowTimeout).ok();
+        },
+        10s))
+        << "allowed on node-3: passes from node-1 to node-2";
+    ASSERT_TRUE(n4.daemon->cli({"model", "remove", "web", "db", other}).ok());
+    ASSERT_TRUE(eventually([&] {
+        return !learned(*n1.daemon, "web", "db", other_port.port()) &&
+               !learned(*n2.daemon, "web", "db", other_port.port());
+    })) << n1.daemon->cli({"model", "show"}).out;
+    EXPECT_FALSE(tcp_connect(web_->netns_path, db_->v4, other_port.port()).connected)
+        << "removed on node-4: blocked again on nodes 1 and 2";
 }
 
 } // namespace

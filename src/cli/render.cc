@@ -107,6 +107,16 @@ std::string render_status(const json& status) {
     if (status.contains("model"))
         out << ", flows in the model: " << text(status.at("model").at("flows"));
     out << '\n';
+    if (status.contains("cluster") && status.at("cluster").is_object() &&
+        status.at("cluster").contains("model")) {
+        const json& cluster = status.at("cluster");
+        const json& model = cluster.at("model");
+        out << "cluster: store "
+            << (cluster.at("store_reachable").get<bool>() ? "reachable" : "UNREACHABLE") << ", "
+            << text(cluster.at("nodes")) << " nodes, " << text(model.at("flows"))
+            << " flows in the cluster's model, " << text(model.at("queued"))
+            << " model changes queued (of " << text(model.at("queue_max")) << ")\n";
+    }
     if (status.contains("capacity") && !status.at("capacity").at("problems").empty()) {
         out << "\nwarning: the datapath is out of room, or ran out since start:\n";
         for (const auto& problem : status.at("capacity").at("problems"))

@@ -2,6 +2,7 @@
 #include "src/cluster/cluster_agent.h"
 
 #include "src/cluster/cluster_keys.h"
+#include "src/cluster/model_values.h"
 
 #include <spdlog/spdlog.h>
 
@@ -9,8 +10,88 @@
 
 namespace flowwall::cluster {
 
+namespace {
+
+bool is_model_key(const std::string& key) {
+    return key.starts_with(flows_prefix()) || key.starts_with(identities_prefix());
+}
+
+} // namespace
+
 ClusterAgent::ClusterAgent(Options options) : options_(std::move(options)), remote_(options_.node) {
     status_.enabled = true;
+    status_.queue_max = options_.queue_max;
+    if (options_.queue_file.empty())
+        return; // tests of the address half only
+    auto loaded = PublishQueue::load(options_.queue_file, options_.node, options_.queue_max);
+    if (!loaded) {
+        // Never a reason not to start: the queue only holds what to tell the others, and the
+        // model on disk has all of it; so set the file aside and publish the model again.
+        spdlog::error("cluster publish queue: {}", loaded.error().message);
+        status_.queue_error = loaded.error().message;
+        if (auto moved = PublishQueue::set_aside(options_.queue_file); !moved)
+            spdlog::error("cluster publish queue: {}", moved.error().message);
+        loaded = PublishQueue::load(options_.queue_file, options_.node, options_.queue_max);
+        republish_ = true;
+    }
+    if (loaded) {
+        queue_.emplace(std::move(loaded.value()));
+        // First start in a cluster (or with a node that kept no queue): the model this node
+        // has may never have been published.
+        republish_ = republish_ || queue_->first_start() || queue_->overflowed();
+        status_.queued = queue_->size();
+    }
+}
+
+void ClusterAgent::publish_model(const std::vector<policy::FlowRecord>& flows,
+                                 const std::vector<policy::FlowKey>& removed,
+                                 const std::map<std::string, policy::TimePoint>& identities) {
+    if (flows.empty() && removed.empty() && identities.empty())
+        return;
+    {
+        std::lock_guard lock(mutex_);
+        if (!queue_)
+            return;
+        for (const auto& record : flows)
+            queue_->push(flow_key(options_.node, record.key), encode_flow(record));
+        for (const auto& flow : removed)
+            queue_->push(flow_key(options_.node, flow), encode_flow_removal());
+        for (const auto& [identity, seen] : identities)
+            queue_->push(identity_key(options_.node, identity), encode_identity_seen(seen));
+        if (queue_->dropped() > status_.queue_dropped && status_.queue_dropped == 0)
+            spdlog::warn("cluster publish queue is full ({} entries): this node republishes "
+                         "its whole model once the store has taken the queue",
+                         queue_->max_entries());
+        status_.queue_dropped = queue_->dropped();
+        status_.queued = queue_->size();
+        // Saved before anything is published: a restart in between loses nothing.
+        if (queue_->dirty()) {
+            if (auto saved = queue_->save(); !saved) {
+                status_.queue_error = saved.error().to_string();
+                spdlog::error("cluster publish queue: {}", status_.queue_error);
+            }
+        }
+    }
+    changed_.notify_all();
+}
+
+bool ClusterAgent::take_republish_request() {
+    std::lock_guard lock(mutex_);
+    if (!republish_ || !queue_)
+        return false;
+    // After an overflow, only once the queue has drained: else the model overflows it again.
+    if (queue_->overflowed()) {
+        if (!queue_->empty())
+            return false;
+        queue_->clear_overflow();
+    }
+    republish_ = false;
+    return true;
+}
+
+bool ClusterAgent::wait_model_synced(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return synced_.wait_for(lock, timeout, [this] { return status_.model_synced; });
 }
 
 ClusterAgent::~ClusterAgent() {
@@ -216,6 +297,8 @@ void ClusterAgent::publish_loop(std::stop_token stop) {
         Status done = refresh_leases();
         if (done)
             done = publish_changes(local, healthy, workloads.size());
+        if (done)
+            done = publish_queued(keep_alive_every);
         size_t pending = 0;
         for (const auto& [address, endpoint] : local) {
             auto known = published_.find(address);
@@ -242,13 +325,100 @@ void ClusterAgent::publish_loop(std::stop_token stop) {
         // publish is the diff against published_, so nothing is lost by waiting.
         std::unique_lock lock(mutex_);
         if (done)
-            changed_.wait_for(lock, stop, keep_alive_every, [this] { return local_changed_; });
+            changed_.wait_for(lock, stop, keep_alive_every,
+                              [this] { return local_changed_ || (queue_ && !queue_->empty()); });
         else
             changed_.wait_for(lock, stop, options_.retry_interval, [] { return false; });
     }
 }
 
+Status ClusterAgent::publish_queued(std::chrono::milliseconds keep_alive_every) {
+    // A large queue (a store back after a long outage, a first start with a big model) takes
+    // many transactions: the leases are refreshed between them, so the node's addresses do
+    // not expire while its model is being published.
+    auto refreshed_at = std::chrono::steady_clock::now();
+    auto saved_at = refreshed_at;
+    Status outcome;
+    while (true) {
+        std::vector<std::pair<std::string, std::string>> batch;
+        {
+            std::lock_guard lock(mutex_);
+            if (queue_)
+                batch = queue_->peek(kMaxTxnOps);
+        }
+        if (batch.empty())
+            break;
+        if (auto put = publisher_client_->put_all(batch); !put) {
+            outcome = put.error();
+            break;
+        }
+        auto now = std::chrono::steady_clock::now();
+        {
+            std::lock_guard lock(mutex_);
+            queue_->done(batch);
+            ++status_.model_writes;
+            status_.model_keys_published += batch.size();
+            status_.queued = queue_->size();
+            if (queue_->dirty() && (queue_->empty() || now - saved_at > std::chrono::seconds(2))) {
+                saved_at = now;
+                if (auto saved = queue_->save(); !saved)
+                    status_.queue_error = saved.error().to_string();
+            }
+        }
+        if (now - refreshed_at > keep_alive_every) {
+            refreshed_at = now;
+            if (auto refreshed = refresh_leases(); !refreshed)
+                return refreshed;
+        }
+    }
+    std::lock_guard lock(mutex_);
+    if (queue_ && queue_->dirty())
+        if (auto saved = queue_->save(); !saved)
+            status_.queue_error = saved.error().to_string();
+    return outcome;
+}
+
 // ---- follower ----
+
+void ClusterAgent::apply_model_entry(const StoreEntry& entry, bool is_put) {
+    if (!is_put) {
+        shared_.remove(entry.key);
+        return;
+    }
+    if (auto put = shared_.put(entry); !put) {
+        std::lock_guard lock(mutex_);
+        ++status_.refused_values;
+        spdlog::warn("cluster store: refused {}", put.error().message);
+    }
+}
+
+void ClusterAgent::notify_model() {
+    auto changes = shared_.take_changes();
+    auto identities = shared_.take_identity_changes();
+    bool first = false;
+    {
+        std::lock_guard lock(mutex_);
+        status_.model_flows = shared_.flows();
+        // A removal the store has not yet seen this node's newer claim of (it waits in the
+        // queue) must not take a flow this node has just learned.
+        const std::string removal = encode_flow_removal();
+        if (queue_)
+            std::erase_if(changes, [&](const ClusterFlowChange& change) {
+                const std::string* pending = queue_->find(flow_key(options_.node, change.key));
+                return change.removed && pending && *pending != removal;
+            });
+        first = !status_.model_synced;
+    }
+    if ((first || !changes.empty() || !identities.empty()) && options_.on_model)
+        options_.on_model(changes, identities);
+    if (first) {
+        {
+            std::lock_guard lock(mutex_);
+            status_.model_synced = true;
+        }
+        synced_.notify_all();
+    }
+}
 
 void ClusterAgent::apply_node_entry(const StoreEntry& entry, bool is_put) {
     auto parsed = parse_key(entry.key);
@@ -313,26 +483,38 @@ Status ClusterAgent::follow_once(std::stop_token stop) {
         return listed.error();
     store_answered();
     std::vector<StoreEntry> endpoints;
+    std::vector<StoreEntry> model;
     {
         std::lock_guard lock(mutex_);
         nodes_.clear();
         ++status_.relists;
     }
-    for (const auto& entry : listed.value().entries) {
+    // Moved out, and the list freed before the watch: at 100,000 flows it is tens of MiB
+    // that the node would otherwise hold for as long as the watch lasts.
+    const int64_t revision = listed.value().revision;
+    for (auto& entry : listed.value().entries) {
         if (entry.key.starts_with(nodes_prefix()))
             apply_node_entry(entry, true);
+        else if (is_model_key(entry.key))
+            model.push_back(std::move(entry));
         else
-            endpoints.push_back(entry);
+            endpoints.push_back(std::move(entry));
     }
-    for (const auto& error : remote_.replace_all(endpoints)) {
+    listed.value().entries = {};
+    auto refused = remote_.replace_all(endpoints);
+    for (auto& error : shared_.replace_all(model))
+        refused.push_back(std::move(error));
+    for (const auto& error : refused) {
         std::lock_guard lock(mutex_);
         ++status_.refused_values;
         spdlog::warn("cluster store: refused {}", error.message);
     }
+    endpoints = {};
+    model = {};
     resolve_and_notify();
+    notify_model();
 
-    auto watch =
-        follower_client_->watch_prefix(std::string(kKeyPrefix), listed.value().revision + 1);
+    auto watch = follower_client_->watch_prefix(std::string(kKeyPrefix), revision + 1);
     if (!watch)
         return watch.error();
     {
@@ -356,9 +538,17 @@ Status ClusterAgent::follow_once(std::stop_token stop) {
             break;
         }
         store_answered();
+        // Each half is resolved only when its keys changed: while a node publishes its
+        // model, batches of flows must not cost a resolution of every address each.
+        bool addresses_changed = false;
+        bool model_changed = false;
         for (const auto& event : batch.value().events) {
+            bool model_key = is_model_key(event.entry.key);
+            (model_key ? model_changed : addresses_changed) = true;
             if (event.entry.key.starts_with(nodes_prefix())) {
                 apply_node_entry(event.entry, event.is_put);
+            } else if (model_key) {
+                apply_model_entry(event.entry, event.is_put);
             } else if (event.is_put) {
                 if (auto put = remote_.put(event.entry); !put) {
                     std::lock_guard lock(mutex_);
@@ -369,7 +559,10 @@ Status ClusterAgent::follow_once(std::stop_token stop) {
                 remote_.remove(event.entry.key);
             }
         }
-        resolve_and_notify();
+        if (addresses_changed)
+            resolve_and_notify();
+        if (model_changed)
+            notify_model();
     }
     std::lock_guard lock(watch_mutex_);
     watch_ = nullptr;

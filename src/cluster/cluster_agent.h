@@ -2,6 +2,10 @@
 // This node's part in the cluster: publishes the node record and every local workload
 // address under leases it keeps alive, and follows every other node's addresses through a
 // watch, handing the winning claims (remote_endpoints.h) to the daemon for the ipcache.
+// The model goes both ways too: what this node learns (or an operator changes on it) is
+// queued (publish_queue.h, persisted) and written in transactions of up to 128 keys, without
+// a lease; every node's flows and identity sightings are merged (shared_model.h) and handed
+// to the daemon for its model and policy map.
 //
 // Two threads, because each blocks on its own stream: the publisher (leases, keep-alive, the
 // diff of local addresses against what it published) and the follower (list, then watch
@@ -11,16 +15,20 @@
 #pragma once
 
 #include "src/cluster/etcd_client.h"
+#include "src/cluster/publish_queue.h"
 #include "src/cluster/remote_endpoints.h"
+#include "src/cluster/shared_model.h"
 #include "src/cluster/store_values.h"
 #include "src/common/ip_address.h"
 
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -52,6 +60,15 @@ struct ClusterStatus {
     uint64_t relists = 0;        // full lists (start, lost or compacted watch)
     size_t published = 0;        // local addresses in the store
     size_t pending = 0;          // local changes not yet published
+    // The model's publish queue.
+    size_t queued = 0;
+    size_t queue_max = 0;
+    uint64_t queue_dropped = 0; // refused because the queue was full (republished later)
+    std::string queue_error;    // the last failure to save or load the queue file
+    uint64_t model_writes = 0;  // transactions that published model keys
+    uint64_t model_keys_published = 0;
+    size_t model_flows = 0;    // flows in the cluster's model (as merged here)
+    bool model_synced = false; // the first list of the store was applied
     std::vector<ClusterNodeView> nodes;
 };
 
@@ -66,6 +83,14 @@ public:
         std::chrono::milliseconds retry_interval{1000};
         // Called from the follower's thread with every new set of winning remote claims.
         std::function<void(const RemoteWinners&)> on_remote;
+        // Where the publish queue is kept (<state dir>/cluster-queue.json).
+        std::filesystem::path queue_file;
+        size_t queue_max = kDefaultMaxQueued;
+        // Called from the follower's thread with the flows and identity sightings of the
+        // cluster's model that changed (after the first list: all of them).
+        std::function<void(const std::vector<ClusterFlowChange>&,
+                           const std::map<std::string, policy::TimePoint>&)>
+            on_model;
     };
     explicit ClusterAgent(Options options);
     ~ClusterAgent(); // stops both threads; the leases are left to expire (see stop_and_leave)
@@ -76,6 +101,18 @@ public:
     // The node's workload addresses now (the daemon calls this after each reconcile).
     void set_local(LocalEndpoints local, bool healthy);
     ClusterStatus status() const;
+
+    // What this node learned or an operator changed on it, to publish: flows (their record as
+    // this node knows it), flows removed here, identities first seen here. Queued and saved
+    // before it returns; published when the store answers.
+    void publish_model(const std::vector<policy::FlowRecord>& flows,
+                       const std::vector<policy::FlowKey>& removed,
+                       const std::map<std::string, policy::TimePoint>& identities);
+    // True once after the queue file was refused or the queue overflowed and has drained
+    // since: the caller hands the whole model to publish_model() again.
+    bool take_republish_request();
+    // Waits until the first list of the store was applied (on_model called), or the timeout.
+    bool wait_model_synced(std::chrono::milliseconds timeout);
 
 private:
     struct Lease {
@@ -90,7 +127,10 @@ private:
     Result<int64_t> lease_for_new_key();
     Status refresh_leases();
     void drop_leases();
+    Status publish_queued(std::chrono::milliseconds keep_alive_every);
     Status follow_once(std::stop_token stop);
+    void apply_model_entry(const StoreEntry& entry, bool is_put);
+    void notify_model();
     void apply_node_entry(const StoreEntry& entry, bool is_put);
     void resolve_and_notify();
     void store_failed(const Error& error);
@@ -110,6 +150,9 @@ private:
     bool local_changed_ = true;
     ClusterStatus status_;
     std::map<std::string, NodeRecord> nodes_;
+    std::optional<PublishQueue> queue_; // none when its file could not be written or read
+    bool republish_ = false;
+    std::condition_variable synced_;
 
     // Publisher thread only.
     std::vector<Lease> leases_;
@@ -119,6 +162,7 @@ private:
     // Follower thread only (and resolve under mutex_).
     RemoteEndpoints remote_;
     RemoteWinners winners_;
+    SharedModel shared_;
     std::map<IpAddress, std::string> logged_conflicts_;
 
     std::jthread publisher_;

@@ -6,10 +6,18 @@
 //
 //   flowwall/v1/nodes/<node>                      node record            (node's lease)
 //   flowwall/v1/endpoints/<node>/<address>        a local workload address (node's lease)
+//   flowwall/v1/flows/<node>/<src>,<dst>,<port>,<protocol>   a flow as the node knows it, or
+//                                                  its removal (no lease: the model outlives
+//                                                  the node)
+//   flowwall/v1/identities/<node>/<identity>      when the node first saw the identity (no lease)
+//
+// Identity names may contain '/', never ','; node names neither: so a flow key splits
+// unambiguously at the node's '/' and then at the three commas.
 #pragma once
 
 #include "src/common/ip_address.h"
 #include "src/common/result.h"
+#include "src/policy/flow_text.h"
 
 #include <string>
 #include <string_view>
@@ -28,20 +36,28 @@ std::string endpoints_prefix();                           // flowwall/v1/endpoin
 std::string node_endpoints_prefix(std::string_view node); // flowwall/v1/endpoints/<node>/
 std::string endpoint_key(std::string_view node, const IpAddress& address);
 
+std::string flows_prefix();                           // flowwall/v1/flows/
+std::string node_flows_prefix(std::string_view node); // flowwall/v1/flows/<node>/
+std::string flow_key(std::string_view node, const policy::FlowKey& flow);
+std::string identities_prefix(); // flowwall/v1/identities/
+std::string identity_key(std::string_view node, std::string_view identity);
+
 // The end of a prefix range for etcd's range_end: the prefix with its last byte incremented.
 std::string prefix_range_end(std::string_view prefix);
 
-enum class KeyKind { node, endpoint };
+enum class KeyKind { node, endpoint, flow, identity };
 
 struct ParsedKey {
     KeyKind kind = KeyKind::node;
     std::string node;
-    IpAddress address; // endpoint keys only
+    IpAddress address;    // endpoint keys only
+    policy::FlowKey flow; // flow keys only
+    std::string identity; // identity keys only
 };
 
 // Refuses a key outside the layout: another version, an unknown folder, a bad node name, an
-// address that is not in canonical form (two spellings of one address must never be two
-// claims).
+// address or a flow that is not in canonical form (two spellings of one address or flow must
+// never be two claims), an identity name that is not valid.
 Result<ParsedKey> parse_key(std::string_view key);
 
 } // namespace flowwall::cluster

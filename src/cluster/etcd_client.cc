@@ -14,6 +14,10 @@ namespace {
 
 namespace pb = etcdserverpb;
 
+// Entries per page of a range: values are at most 8 KiB, so a page stays a few MiB.
+constexpr int64_t kRangePage = 500;
+constexpr int kMaxReceiveBytes = 256 << 20;
+
 Result<std::string> read_file(const std::string& path, const char* what) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
@@ -159,6 +163,20 @@ public:
         return response.header().revision();
     }
 
+    Result<int64_t> put_all(const std::vector<std::pair<std::string, std::string>>& puts) override {
+        pb::TxnRequest request;
+        for (const auto& [key, value] : puts) {
+            auto* put = request.add_success()->mutable_request_put();
+            put->set_key(key);
+            put->set_value(value);
+        }
+        pb::TxnResponse response;
+        auto context = deadline();
+        if (auto status = kv_->Txn(context.get(), request, &response); !status.ok())
+            return call_error("transaction", status);
+        return response.header().revision();
+    }
+
     Result<int64_t> delete_key(const std::string& key) override { return remove(key, ""); }
     Result<int64_t> delete_prefix(const std::string& prefix) override {
         return remove(prefix, prefix_end(prefix));
@@ -233,19 +251,29 @@ private:
     }
 
     Result<RangeResult> range(const std::string& key, const std::string& range_end) {
-        pb::RangeRequest request;
-        request.set_key(key);
-        request.set_range_end(range_end);
-        pb::RangeResponse response;
-        auto context = deadline();
-        if (auto status = kv_->Range(context.get(), request, &response); !status.ok())
-            return call_error("range", status);
+        // In pages, all read at the first page's revision (one consistent snapshot): a
+        // cluster's model is tens of MiB, over what one gRPC message carries, and one huge
+        // response would also hold etcd's memory for the whole list at once.
         RangeResult result;
-        result.revision = response.header().revision();
-        result.entries.reserve(response.kvs_size());
-        for (const auto& kv : response.kvs())
-            result.entries.push_back(entry_of(kv));
-        return result;
+        std::string from = key;
+        for (;;) {
+            pb::RangeRequest request;
+            request.set_key(from);
+            request.set_range_end(range_end);
+            request.set_limit(range_end.empty() ? 0 : kRangePage);
+            request.set_revision(result.revision);
+            pb::RangeResponse response;
+            auto context = deadline();
+            if (auto status = kv_->Range(context.get(), request, &response); !status.ok())
+                return call_error("range", status);
+            if (result.revision == 0)
+                result.revision = response.header().revision();
+            for (const auto& kv : response.kvs())
+                result.entries.push_back(entry_of(kv));
+            if (!response.more() || response.kvs_size() == 0)
+                return result;
+            from = response.kvs(response.kvs_size() - 1).key() + std::string(1, '\0');
+        }
     }
 
     Result<int64_t> remove(const std::string& key, const std::string& range_end) {
@@ -315,6 +343,9 @@ Result<std::unique_ptr<EtcdClient>> EtcdClient::connect(const EtcdOptions& optio
     arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
     arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
     arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5000);
+    // A watch response may carry the events of up to 1,000 revisions (etcd batches them), and
+    // a model's revisions are transactions of up to 128 puts: far over gRPC's 4 MiB default.
+    arguments.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, kMaxReceiveBytes);
     auto channel = grpc::CreateCustomChannel(target, credentials, arguments);
     return std::unique_ptr<EtcdClient>(
         std::make_unique<GrpcEtcdClient>(std::move(channel), options.call_timeout));

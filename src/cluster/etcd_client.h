@@ -14,9 +14,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace flowwall::cluster {
+
+// etcd's default --max-txn-ops: the most puts put_all() sends in one transaction.
+inline constexpr size_t kMaxTxnOps = 128;
 
 struct EtcdOptions {
     std::vector<std::string> endpoints; // "HOST:PORT"
@@ -75,6 +79,10 @@ public:
     // Returns the store's revision after the put.
     virtual Result<int64_t> put(const std::string& key, const std::string& value,
                                 int64_t lease = 0) = 0;
+    // Every put in one transaction (one write to the store's log, one revision): all or
+    // none. etcd refuses more than --max-txn-ops (128 by default) operations in one.
+    virtual Result<int64_t>
+    put_all(const std::vector<std::pair<std::string, std::string>>& puts) = 0;
     // Returns how many keys were deleted.
     virtual Result<int64_t> delete_key(const std::string& key) = 0;
     virtual Result<int64_t> delete_prefix(const std::string& prefix) = 0;

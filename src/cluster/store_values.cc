@@ -15,10 +15,10 @@ using nlohmann::json;
 
 constexpr size_t kMaxTextField = 256;
 
-Result<json> parse_versioned(std::string_view value) {
-    if (value.size() > kMaxValueBytes)
+Result<json> parse_versioned(std::string_view value, size_t max_bytes = kMaxValueBytes) {
+    if (value.size() > max_bytes)
         return Error{EINVAL, "value is " + std::to_string(value.size()) + " bytes; at most " +
-                                 std::to_string(kMaxValueBytes) + " are read"};
+                                 std::to_string(max_bytes) + " are read"};
     json parsed = json::parse(value, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded())
         return Error{EINVAL, "value is not JSON"};
@@ -69,6 +69,10 @@ bool in_prefix(const IpAddress& address, std::string_view prefix_text) {
 }
 
 } // namespace
+
+Result<json> parse_versioned_value(std::string_view value, size_t max_bytes) {
+    return parse_versioned(value, max_bytes);
+}
 
 std::string encode_node(const NodeRecord& record) {
     return json{{"v", kValueVersion},

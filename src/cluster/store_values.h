@@ -9,6 +9,8 @@
 #include "src/common/ip_address.h"
 #include "src/common/result.h"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -36,6 +38,10 @@ struct EndpointRecord {
     std::string workload; // the workload's name on its node, for people
     bool operator==(const EndpointRecord&) const = default;
 };
+
+// The checks every value passes first: size (at most max_bytes), JSON object, version "v".
+Result<nlohmann::json> parse_versioned_value(std::string_view value,
+                                             size_t max_bytes = kMaxValueBytes);
 
 std::string encode_node(const NodeRecord& record);
 std::string encode_endpoint(const EndpointRecord& record);

@@ -8,6 +8,7 @@
 #include "src/cluster/cluster_agent.h"
 #include "src/config/daemon_config.h"
 #include "src/daemon/node_agent.h"
+#include "src/enforcement/firewall_policy.h"
 
 #include <nlohmann/json.hpp>
 
@@ -24,9 +25,17 @@ public:
     static std::unique_ptr<ClusterLink> create(const config::DaemonConfig& config,
                                                const std::string& node, const std::string& version,
                                                std::chrono::system_clock::time_point started_at,
-                                               NodeAgent& agent);
+                                               NodeAgent& agent,
+                                               enforcement::FirewallPolicy& policy);
 
     void start() { agent_->start(); }
+    // Before the node agent starts: waits (at most `timeout`) for the cluster's model, so a
+    // node that joins after learning enforces it from its first workload on.
+    bool wait_model_synced(std::chrono::milliseconds timeout) {
+        return agent_->wait_model_synced(timeout);
+    }
+    // The policy thread, once a second: hands what the model learned here to the publisher.
+    void exchange_model(enforcement::FirewallPolicy& policy);
     // After each reconcile of the node agent (its thread).
     void local_changed(const NodeSnapshot& snapshot);
 

@@ -170,8 +170,9 @@ int run_daemon(const config::DaemonConfig& config) {
             identities.push_back(name);
         // Other nodes' identities get a learning window and a mode here too: left without
         // one they would have the default mode (learn) on this node for ever, and "either
-        // end learns" would let any local workload reach them. (The window starts when this
-        // node first sees the identity, not when the cluster did: issue 15, step 4.)
+        // end learns" would let any local workload reach them. The window starts when the
+        // cluster first saw the identity (FirewallPolicy::apply_cluster), so it ends on every
+        // node at once.
         for (const auto& [address, remote] : snapshot.remote)
             if (std::find(identities.begin(), identities.end(), remote.identity) ==
                 identities.end())
@@ -189,7 +190,7 @@ int run_daemon(const config::DaemonConfig& config) {
     info.version = FLOWWALL_VERSION;
     info.node = node;
     info.started_at = std::chrono::system_clock::now();
-    cluster = ClusterLink::create(config, node, info.version, info.started_at, agent);
+    cluster = ClusterLink::create(config, node, info.version, info.started_at, agent, *policy);
     info.pin_dir = config.bpffs_dir.string();
     bool tcx = config.attach_mode == datapath::TcAttachMode::tcx ||
                (config.attach_mode == datapath::TcAttachMode::automatic && features.tcx);
@@ -233,19 +234,40 @@ int run_daemon(const config::DaemonConfig& config) {
         info.web_address = web_server->address();
     }
 
-    std::jthread agent_thread([&](std::stop_token stop) { agent.run(stop); });
-    if (cluster)
+    if (cluster) {
         cluster->start();
+        // The cluster's model and learning windows before the first workload is observed:
+        // a node that joins after learning must not learn what the others block. Bounded:
+        // with the store away the node starts on what it has.
+        if (!cluster->wait_model_synced(std::chrono::seconds(5)))
+            spdlog::warn("cluster: the store's model is not here after 5 s; starting with "
+                         "this node's own, the cluster's follows when the store answers");
+    }
+    std::jthread agent_thread([&](std::stop_token stop) { agent.run(stop); });
     std::jthread pump_thread([&](std::stop_token stop) { pump->run(stop); });
     std::jthread policy_thread([&](std::stop_token stop) {
-        // Nothing notifies `tick`: it only wakes for a stop request or after a second.
+        // Nothing notifies `tick`: it only wakes for a stop request, after a second, or
+        // when a learning window ends.
         std::mutex mutex;
         std::condition_variable_any tick;
         std::unique_lock lock(mutex);
         while (!stop.stop_requested()) {
             policy->tick();
+            if (cluster)
+                cluster->exchange_model(*policy);
             capacity.check();
-            tick.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+            // Once a second, or when a learning window ends if that is sooner (plus a
+            // millisecond: tick() ends a window at now >= its end).
+            auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                std::chrono::seconds(1));
+            if (auto deadline = policy->next_deadline()) {
+                auto until =
+                    *deadline - std::chrono::system_clock::now() + std::chrono::milliseconds(1);
+                // A deadline already past (a clock step) waits the second: no busy loop.
+                if (until > std::chrono::milliseconds(0) && until < wait)
+                    wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(until);
+            }
+            tick.wait_for(lock, stop, wait, [] { return false; });
         }
     });
     std::vector<std::jthread> source_threads;
@@ -272,13 +294,15 @@ int run_daemon(const config::DaemonConfig& config) {
     audit_stream.close(); // ends `events --follow` streams so the server can stop
     server.reset();
     web_server.reset();
-    // After everything that reads it. Its leases expire on their own: the other nodes drop
-    // this node's addresses one lease TTL later (a restart within the TTL publishes again).
-    cluster.reset();
     pump_thread.request_stop();
     pump_thread.join();
     policy_thread.request_stop();
     policy_thread.join();
+    if (cluster) // the last changes into the queue file: the next start publishes them
+        cluster->exchange_model(*policy);
+    // After everything that reads it. Its leases expire on their own: the other nodes drop
+    // this node's addresses one lease TTL later (a restart within the TTL publishes again).
+    cluster.reset();
     policy->save();
     guards->keep_all_on_exit();
     guards.reset();

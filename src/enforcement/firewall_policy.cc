@@ -100,9 +100,16 @@ void FirewallPolicy::observe(const std::vector<std::string>& identities) {
     std::lock_guard lock(mutex_);
     auto now = Clock::now();
     std::vector<std::string> seen;
-    for (const auto& name : identities)
-        if (schedule_.observe(name, now))
+    for (const auto& name : identities) {
+        auto cluster = cluster_first_seen_.find(name);
+        bool first = cluster != cluster_first_seen_.end() && cluster->second < now
+                         ? schedule_.observe_since(name, cluster->second)
+                         : schedule_.observe(name, now);
+        if (first) {
             seen.push_back(name);
+            outbox_identities_.insert_or_assign(name, *schedule_.first_seen(name));
+        }
+    }
     if (seen.empty())
         return;
     // A learning period that is already over (0s: no learning) ends before the mode is
@@ -127,6 +134,11 @@ void FirewallPolicy::observe(const std::vector<std::string>& identities) {
 void FirewallPolicy::flow_learned(const policy::FlowKey& flow, const std::string& workload,
                                   Clock::time_point when) {
     std::lock_guard lock(mutex_);
+    // New here, or known only from other nodes so far: the cluster hears that this node
+    // saw it (not at every packet: the datapath reports a flow once per interval).
+    const policy::FlowRecord* known = model_.find(flow);
+    if (!known || !known->nodes.contains(node_))
+        outbox_flows_.insert(flow);
     if (model_.record(flow, when, node_, workload)) {
         schedule_.new_flow(flow.src, when);
         schedule_.new_flow(flow.dst, when);
@@ -187,6 +199,7 @@ void FirewallPolicy::adopt_kernel_flows(Clock::time_point now) {
             if (model_.contains(flow))
                 continue;
             model_.record(flow, now, node_, "");
+            outbox_flows_.insert(flow);
             schedule_.new_flow(flow.src, now);
             schedule_.new_flow(flow.dst, now);
             schedule_dirty_ = true;
@@ -217,6 +230,11 @@ void FirewallPolicy::save_locked() {
             schedule_dirty_ = false;
         }
     }
+}
+
+std::optional<Clock::time_point> FirewallPolicy::next_deadline() {
+    std::lock_guard lock(mutex_);
+    return schedule_.next_deadline();
 }
 
 void FirewallPolicy::save() {
@@ -310,6 +328,10 @@ Result<json> FirewallPolicy::import_model(const json& document) {
                                                      record.key.dst + ": " +
                                                      written.error().message};
     size_t added = model_.merge(imported.value());
+    for (const auto& [key, record] : imported.value().records()) {
+        outbox_flows_.insert(key);
+        outbox_removed_.erase(key);
+    }
     save_locked();
     spdlog::info("model import: {} new flows, {} in all", added, model_.size());
     return json{{"added", added}, {"flows", model_.size()}};
@@ -320,6 +342,8 @@ Result<json> FirewallPolicy::allow(const policy::FlowKey& flow) {
     if (auto written = write_flow(flow, FW_POLICY_F_MANUAL); !written)
         return written.error();
     bool added = model_.allow(flow, Clock::now());
+    outbox_flows_.insert(flow);
+    outbox_removed_.erase(flow);
     save_locked();
     std::string text = flow.src + " -> " + flow.dst + " " + std::to_string(flow.port) + "/" +
                        policy::protocol_name(flow.protocol);
@@ -332,6 +356,8 @@ Result<json> FirewallPolicy::remove(const policy::FlowKey& flow) {
                        policy::protocol_name(flow.protocol);
     if (!model_.remove(flow))
         return Error{ENOENT, "the model has no flow " + text + "; see flowwall model show"};
+    outbox_flows_.erase(flow);
+    outbox_removed_.insert(flow);
     auto src = registry_.find(flow.src);
     auto dst = registry_.find(flow.dst);
     if (src && dst)
@@ -341,6 +367,91 @@ Result<json> FirewallPolicy::remove(const policy::FlowKey& flow) {
             return erased.error();
     save_locked();
     return json{{"message", "removed " + text}, {"removed", true}};
+}
+
+ModelOutbox FirewallPolicy::take_outbox() {
+    std::lock_guard lock(mutex_);
+    ModelOutbox outbox;
+    for (const auto& flow : outbox_flows_)
+        if (const auto* record = model_.find(flow))
+            outbox.flows.push_back(*record);
+    outbox.removed.assign(outbox_removed_.begin(), outbox_removed_.end());
+    outbox.identities = std::move(outbox_identities_);
+    outbox_flows_.clear();
+    outbox_removed_.clear();
+    outbox_identities_.clear();
+    return outbox;
+}
+
+ModelOutbox FirewallPolicy::whole_model() {
+    std::lock_guard lock(mutex_);
+    ModelOutbox outbox;
+    // This node's own: what it saw, or what an operator allowed here (no node). What came
+    // from the others is theirs to claim.
+    for (const auto& [key, record] : model_.records())
+        if (record.nodes.empty() || record.nodes.contains(node_))
+            outbox.flows.push_back(record);
+    for (const auto& state : schedule_.states(Clock::now()))
+        outbox.identities.emplace(state.name, state.first_seen);
+    return outbox;
+}
+
+void FirewallPolicy::apply_cluster(const std::vector<policy::FlowRecord>& present,
+                                   const std::vector<policy::FlowKey>& removed,
+                                   const std::map<std::string, Clock::time_point>& first_seen) {
+    std::lock_guard lock(mutex_);
+    size_t added = 0;
+    for (const auto& record : present) {
+        // Into the map first: a flow the model holds must be one the datapath allows.
+        if (!model_.contains(record.key)) {
+            if (auto written = write_flow(record.key, flags_for(record.origin)); !written) {
+                last_error_ = written.error().to_string();
+                spdlog::error("cluster flow {}: {}", policy::flow_string(record.key), last_error_);
+                continue;
+            }
+        }
+        added += model_.merge_record(record) ? 1 : 0;
+    }
+    size_t dropped = 0;
+    for (const auto& flow : removed) {
+        if (outbox_flows_.contains(flow) || !model_.remove(flow))
+            continue; // learned here since: this node's claim is newer, and on its way
+        ++dropped;
+        auto src = registry_.find(flow.src);
+        auto dst = registry_.find(flow.dst);
+        if (src && dst)
+            if (auto erased =
+                    maps_.policy.erase(datapath::policy_key(*src, *dst, flow.port, flow.protocol));
+                !erased) {
+                last_error_ = erased.error().to_string();
+                spdlog::error("cluster removal of {}: {}", policy::flow_string(flow), last_error_);
+            }
+    }
+    auto now = Clock::now();
+    bool schedule_changed = false;
+    for (const auto& [name, seen] : first_seen) {
+        cluster_first_seen_.insert_or_assign(name, seen);
+        if (schedule_.adopt_first_seen(name, seen)) {
+            schedule_changed = true;
+            spdlog::info("identity {}: first seen in the cluster at {}; its learning window "
+                         "starts then here too",
+                         name, policy::format_time(seen));
+        }
+    }
+    if (schedule_changed) {
+        // A window moved earlier may be over already: it ends now, on this node as on the
+        // node that saw the identity first.
+        for (const auto& transition : schedule_.tick(now)) {
+            write_mode(transition.name);
+            spdlog::info("identity {}: learning ended (the cluster saw it first {}), now {}",
+                         transition.name, policy::format_time(cluster_first_seen_[transition.name]),
+                         policy::mode_name(transition.new_mode));
+        }
+        schedule_dirty_ = true;
+    }
+    if (added > 0 || dropped > 0)
+        spdlog::info("cluster model: {} flows added, {} removed; {} in all", added, dropped,
+                     model_.size());
 }
 
 std::map<std::string, IdentityPolicyView> FirewallPolicy::identity_views() {

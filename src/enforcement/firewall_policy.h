@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,16 @@ struct PolicyOptions {
     // scan runs only at the first tick and after it rose: walking 100,000 flows to find
     // nothing costs about a second of CPU. Without it, every interval.
     std::function<uint64_t()> events_lost;
+};
+
+// What changed in the model here and must reach the other nodes (a cluster's, else unused):
+// flows learned, allowed or imported here (with their record), flows removed here, and
+// identities first seen here.
+struct ModelOutbox {
+    std::vector<policy::FlowRecord> flows;
+    std::vector<policy::FlowKey> removed;
+    std::map<std::string, std::chrono::system_clock::time_point> identities;
+    bool empty() const { return flows.empty() && removed.empty() && identities.empty(); }
 };
 
 struct IdentityPolicyView {
@@ -70,6 +81,22 @@ public:
     void tick();
     // Saves now (shutdown).
     void save();
+    // When the next learning window ends (nullopt: nobody learns): the policy thread ticks
+    // then, not up to a second later, so a window ends on every node of a cluster at once.
+    std::optional<std::chrono::system_clock::time_point> next_deadline();
+
+    // The cluster (issue 15): what changed here since the last call, to publish...
+    ModelOutbox take_outbox();
+    // ...or the whole model and every identity, when the store must hear all of it again.
+    ModelOutbox whole_model();
+    // The cluster's model changed: `present` are its merged records (merged into this
+    // model and written into the policy map), `removed` were removed cluster-wide (gone from
+    // both, unless learned here since and not yet handed out), `first_seen` the cluster's
+    // first sighting of identities (their learning window starts then, here too).
+    void
+    apply_cluster(const std::vector<policy::FlowRecord>& present,
+                  const std::vector<policy::FlowKey>& removed,
+                  const std::map<std::string, std::chrono::system_clock::time_point>& first_seen);
 
     // The control API.
     Result<nlohmann::json> set_mode(const std::string& mode, const std::string& identity);
@@ -117,6 +144,12 @@ private:
     uint64_t saved_changes_ = 0; // model_.changes() when it was last saved (or loaded)
     bool schedule_dirty_ = false;
     std::string last_error_;
+    // The cluster: what take_outbox() hands out next, and when the cluster first saw
+    // identities this node has not seen yet (their window starts then once they appear here).
+    std::set<policy::FlowKey> outbox_flows_;
+    std::set<policy::FlowKey> outbox_removed_;
+    std::map<std::string, std::chrono::system_clock::time_point> outbox_identities_;
+    std::map<std::string, std::chrono::system_clock::time_point> cluster_first_seen_;
     std::chrono::milliseconds kernel_scan_interval_;
     std::function<uint64_t()> events_lost_;
     std::optional<uint64_t> events_lost_at_scan_; // none before the first scan

@@ -197,6 +197,31 @@ bool LearningSchedule::observe(const std::string& name, TimePoint now) {
     return true;
 }
 
+bool LearningSchedule::observe_since(const std::string& name, TimePoint first_seen) {
+    return observe(name, first_seen);
+}
+
+bool LearningSchedule::adopt_first_seen(const std::string& name, TimePoint first_seen) {
+    auto found = entries_.find(name);
+    if (found == entries_.end() || first_seen >= found->second.first_seen)
+        return false;
+    Entry& entry = found->second;
+    if (entry.mode == FW_MODE_LEARN && entry.learning_since == entry.first_seen) {
+        auto length = entry.learning_until - entry.learning_since;
+        entry.learning_since = first_seen;
+        entry.learning_until = first_seen + length;
+    }
+    entry.first_seen = first_seen;
+    return true;
+}
+
+std::optional<TimePoint> LearningSchedule::first_seen(const std::string& name) const {
+    auto found = entries_.find(name);
+    if (found == entries_.end())
+        return std::nullopt;
+    return found->second.first_seen;
+}
+
 void LearningSchedule::new_flow(const std::string& name, TimePoint now) {
     observe(name, now);
     auto found = entries_.find(name);

@@ -98,6 +98,15 @@ public:
     // Starts learning for a new identity; true when the name was new. Already known names
     // and names that never learn are left alone (false).
     bool observe(const std::string& name, TimePoint now);
+    // The same for an identity the cluster saw first at `first_seen` (another node, earlier):
+    // its learning window starts then, so it ends on every node at once. tick(now) ends it
+    // if that window is already over.
+    bool observe_since(const std::string& name, TimePoint first_seen);
+    // The cluster saw a known identity before this node did: its first learning window (if
+    // it is still in it) moves to start then, keeping its length. Later windows (relearn)
+    // are an operator's and stay. True when anything changed.
+    bool adopt_first_seen(const std::string& name, TimePoint first_seen);
+    std::optional<TimePoint> first_seen(const std::string& name) const;
     // A flow touching `name` was added to the model: counts it and restarts the quiet time.
     // Observes the name first if needed (the flow proves it exists).
     void new_flow(const std::string& name, TimePoint now);

@@ -167,32 +167,34 @@ std::vector<FlowRecord> Model::flows_touching(const std::string& identity) const
 size_t Model::merge(const Model& other, std::string_view origin_for_new) {
     if (&other == this)
         return 0;
-    bool keep_theirs = origin_for_new.empty() || !is_origin(origin_for_new);
     size_t added = 0;
-    bool changed = false;
-    for (const auto& [key, theirs] : other.flows_) {
-        auto found = flows_.find(key);
-        if (found == flows_.end()) {
-            FlowRecord copy = theirs;
-            if (!keep_theirs)
-                copy.origin = std::string(origin_for_new);
-            insert(std::move(copy));
-            ++added;
-            continue;
-        }
-        FlowRecord& ours = found->second;
-        if (theirs.first_seen < ours.first_seen || theirs.last_seen > ours.last_seen ||
-            theirs.count > ours.count)
-            changed = true;
-        ours.first_seen = std::min(ours.first_seen, theirs.first_seen);
-        ours.last_seen = std::max(ours.last_seen, theirs.last_seen);
-        ours.count = std::max(ours.count, theirs.count);
-        changed |= add_labels(ours.nodes, theirs.nodes, std::numeric_limits<size_t>::max());
-        changed |= add_labels(ours.workloads, theirs.workloads, kMaxWorkloadsPerFlow);
-    }
-    if (added != 0 || changed)
-        ++changes_;
+    for (const auto& [key, theirs] : other.flows_)
+        added += merge_record(theirs, origin_for_new) ? 1 : 0;
     return added;
+}
+
+bool Model::merge_record(const FlowRecord& theirs, std::string_view origin_for_new) {
+    bool keep_theirs = origin_for_new.empty() || !is_origin(origin_for_new);
+    auto found = flows_.find(theirs.key);
+    if (found == flows_.end()) {
+        FlowRecord copy = theirs;
+        if (!keep_theirs)
+            copy.origin = std::string(origin_for_new);
+        insert(std::move(copy));
+        ++changes_;
+        return true;
+    }
+    FlowRecord& ours = found->second;
+    bool changed = theirs.first_seen < ours.first_seen || theirs.last_seen > ours.last_seen ||
+                   theirs.count > ours.count;
+    ours.first_seen = std::min(ours.first_seen, theirs.first_seen);
+    ours.last_seen = std::max(ours.last_seen, theirs.last_seen);
+    ours.count = std::max(ours.count, theirs.count);
+    changed |= add_labels(ours.nodes, theirs.nodes, std::numeric_limits<size_t>::max());
+    changed |= add_labels(ours.workloads, theirs.workloads, kMaxWorkloadsPerFlow);
+    if (changed)
+        ++changes_;
+    return false;
 }
 
 } // namespace flowwall::policy

@@ -102,6 +102,9 @@ public:
     // (or a file that contains our own flows) must not count anything twice; merge(x)
     // twice equals merge(x) once. Returns the number of new flows.
     size_t merge(const Model& other, std::string_view origin_for_new = kOriginImported);
+    // The same for one record (the cluster's merged view of a flow): true when it was new.
+    // The record must pass the readers' checks (a Model's or the store's reader gave it).
+    bool merge_record(const FlowRecord& theirs, std::string_view origin_for_new = "");
 
     // Goes up on every change: a cheap "is there anything to save?" for the caller.
     uint64_t changes() const { return changes_; }

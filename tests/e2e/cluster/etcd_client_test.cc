@@ -228,6 +228,10 @@ TEST(EtcdClientTls, WithAuthOnANodeWritesOnlyItsOwnKeys) {
         etcdctl({"role", "grant-permission", role, "readwrite", node_key(node)});
         etcdctl({"role", "grant-permission", role, "readwrite", "--prefix",
                  node_endpoints_prefix(node)});
+        etcdctl(
+            {"role", "grant-permission", role, "readwrite", "--prefix", node_flows_prefix(node)});
+        etcdctl({"role", "grant-permission", role, "readwrite", "--prefix",
+                 identities_prefix() + node + "/"});
         etcdctl({"user", "add", node, "--no-password"});
         etcdctl({"user", "grant-role", node, role});
     }
@@ -256,6 +260,18 @@ TEST(EtcdClientTls, WithAuthOnANodeWritesOnlyItsOwnKeys) {
     EXPECT_FALSE(node2->put("flowwall/v1/nodes/node-3", "{}")) << "nor invent another node";
     EXPECT_TRUE(node2->put(node_key("node-2"), "{}")) << "its own record it writes";
     EXPECT_EQ(node1->get(node_key("node-1")).value().entries.size(), 1u);
+
+    // The model's keys: a node publishes its flows (in one transaction) and sightings under
+    // its own name only; a transaction with one key of another node's is refused whole.
+    const policy::FlowKey flow{"web", "db", 5432, 6};
+    EXPECT_TRUE(
+        node2->put_all({{flow_key("node-2", flow), "{}"}, {identity_key("node-2", "web"), "{}"}}));
+    auto forged_flow = node2->put_all({{flow_key("node-2", flow), "{}"},
+                                       {flow_key("node-1", flow), "{\"v\":1,\"removed\":true}"}});
+    ASSERT_FALSE(forged_flow) << "node-2 must not remove a flow in node-1's name";
+    EXPECT_EQ(forged_flow.error().errnum, EACCES) << forged_flow.error().message;
+    EXPECT_FALSE(node2->put(identity_key("node-1", "web"), "{}"));
+    EXPECT_TRUE(node1->get(flow_key("node-1", flow)).value().entries.empty());
 }
 
 } // namespace

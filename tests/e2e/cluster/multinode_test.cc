@@ -112,6 +112,21 @@ protected:
         return false;
     }
 
+    // The node guards its local workload `name` (its interfaces are attached).
+    static bool guarded(const DaemonProcess& daemon, const std::string& name) {
+        const json endpoints = daemon.cli_json({"endpoints"});
+        for (const auto& entry : endpoints)
+            if (!entry.value("remote", false) && entry.at("name") == name)
+                for (const auto& interface : entry.at("interfaces"))
+                    if (interface.value("attached", false))
+                        return true;
+        return false;
+    }
+
+    static json cluster_model_status(const DaemonProcess& daemon) {
+        return daemon.cli_json({"status"}).at("cluster").at("model");
+    }
+
     static bool has_world_flow(const DaemonProcess& daemon) {
         const json model = daemon.cli_json({"model", "show"});
         for (const auto& flow : model.at("flows"))
@@ -266,6 +281,25 @@ TEST_F(MultiNodeTest, WithTheStoreDownEveryNodeKeepsEnforcingAndSaysSo) {
               identity_id(*n2.daemon, "web"))
         << "no map is flushed because the store is gone";
 
+    // A flow learned while the store is away: web learns again on node-1, which learns
+    // web -> db on the other port as the packet leaves; node-2 (db and web both blocked
+    // there) drops it until the flow reaches it through the store.
+    ASSERT_TRUE(n1.daemon->cli({"learn", "--identity", "web", "--for", "60s"}).ok());
+    EXPECT_FALSE(tcp_connect(web_->netns_path, db_->v4, other_port.port()).connected);
+    ASSERT_TRUE(eventually([&] { return learned(*n1.daemon, "web", "db", other_port.port()); }));
+    ASSERT_TRUE(eventually([&] { return cluster_model_status(*n1.daemon).at("queued") >= 1; }))
+        << cluster_model_status(*n1.daemon).dump();
+    EXPECT_FALSE(learned(*n2.daemon, "web", "db", other_port.port()));
+    auto [queued_status, queued_health] = n1.daemon->web_get("/healthz");
+    EXPECT_NE(queued_health.find("model changes queued"), std::string::npos) << queued_health;
+    EXPECT_NE(n1.daemon->web_get("/metrics").second.find("\nflowwall_cluster_model_queue "),
+              std::string::npos);
+    // A restart with the store still away loses nothing: the queue is in the state dir.
+    n1.daemon->stop();
+    ASSERT_TRUE(std::filesystem::exists(n1.daemon->dir() / "state" / "cluster-queue.json"));
+    n1.daemon->start();
+    EXPECT_GE(cluster_model_status(*n1.daemon).at("queued").get<int>(), 1);
+
     etcd_->start();
     ASSERT_TRUE(eventually(
         [&] { return n1.daemon->cli_json({"status"}).at("cluster").at("store_reachable") == true; },
@@ -274,6 +308,90 @@ TEST_F(MultiNodeTest, WithTheStoreDownEveryNodeKeepsEnforcingAndSaysSo) {
         << etcd_->log().substr(0, 3000);
     ASSERT_TRUE(eventually([&] { return remote_entry(*n1.daemon, "db-2").has_value(); }, 10s))
         << "after the store is back (its leases may have expired) each node publishes again";
+    // The queued flow is published and applied on node-2: the connection passes now.
+    ASSERT_TRUE(
+        eventually([&] { return learned(*n2.daemon, "web", "db", other_port.port()); }, 15s))
+        << cluster_model_status(*n1.daemon).dump();
+    EXPECT_EQ(cluster_model_status(*n1.daemon).at("queued"), 0);
+    EXPECT_TRUE(eventually(
+        [&] {
+            return tcp_connect(web_->netns_path, db_->v4, other_port.port(), kAllowTimeout).ok();
+        },
+        10s));
+}
+
+// Checks 3 and 7: the model is the cluster's. A flow learned on node-1 passes on node-3 for a
+// new replica of the same identity that node-1 never saw, and a fourth node started after
+// learning enforces the cluster's model (and its identities' modes) from its first second.
+TEST_F(MultiNodeTest, TheModelIsTheClustersANewReplicaElsewhereAndALateNodeEnforceIt) {
+    const Workload& late = lab_->add_workload("late");
+    auto& n1 = add_node("node-1", json::array({endpoint_entry("web-1", "web", *web_)}));
+    auto& n2 = add_node("node-2", json::array({endpoint_entry("db-2", "db", *db_)}));
+    auto& n3 = add_node("node-3", json::array({endpoint_entry("cache-3", "cache", *cache_)}));
+    ASSERT_TRUE(eventually([&] { return remote_entry(*n1.daemon, "db-2").has_value(); }, 10s));
+    ASSERT_TRUE(eventually([&] { return remote_entry(*n2.daemon, "web-1").has_value(); }, 10s));
+    TcpServer db_server(db_->netns_path, db_->v4);
+    TcpServer other_port(db_->netns_path, db_->v4);
+    ASSERT_TRUE(tcp_connect(web_->netns_path, db_->v4, db_server.port(), kAllowTimeout).ok());
+    ASSERT_TRUE(eventually([&] { return learned(*n1.daemon, "web", "db", db_server.port()); }));
+    // Node-3 took part in neither end, yet the flow is in its model: it came through the store.
+    ASSERT_TRUE(eventually([&] { return learned(*n3.daemon, "web", "db", db_server.port()); }))
+        << n3.daemon->cli({"model", "show"}).out << n3.daemon->log();
+    ASSERT_TRUE(eventually([&] { return mode_of(*n1.daemon, "web") == "block"; }, 20s));
+    ASSERT_TRUE(eventually([&] { return mode_of(*n2.daemon, "db") == "block"; }, 20s));
+    // The learning window is the cluster's: web ends learning on node-3 too, where no web
+    // workload ever ran.
+    ASSERT_TRUE(eventually([&] { return mode_of(*n3.daemon, "web") == "block"; }, 2s));
+    ASSERT_TRUE(eventually([&] { return mode_of(*n3.daemon, "db") == "block"; }, 2s));
+
+    // 3. A new replica of web on node-3 (the spare workload): the learned flow passes, an
+    // unlearned one is blocked; node-1 never saw this replica.
+    write_endpoints(n3.endpoints_file, json::array({endpoint_entry("cache-3", "cache", *cache_),
+                                                    endpoint_entry("web-3", "web", *spare_)}));
+    ASSERT_TRUE(eventually([&] { return guarded(*n3.daemon, "web-3"); }, 10s));
+    ASSERT_TRUE(eventually([&] { return remote_entry(*n2.daemon, "web-3").has_value(); }, 10s));
+    EXPECT_TRUE(tcp_connect(spare_->netns_path, db_->v4, db_server.port(), kAllowTimeout).ok())
+        << "web -> db was learned on node-1; web-3 on node-3 may use it";
+    EXPECT_FALSE(tcp_connect(spare_->netns_path, db_->v4, other_port.port()).connected)
+        << "web never talked to db on this port: blocked";
+
+    // 7. A fourth node after learning: enforces the model from its start.
+    auto& n4 = add_node("node-4", json::array({endpoint_entry("web-4", "web", late)}));
+    ASSERT_TRUE(eventually([&] { return guarded(*n4.daemon, "web-4"); }, 10s));
+    // No waiting from here on: what the node does at once is what is checked.
+    EXPECT_EQ(mode_of(*n4.daemon, "web"), "block")
+        << "web's learning ended in the cluster before node-4 started";
+    EXPECT_TRUE(learned(*n4.daemon, "web", "db", db_server.port()))
+        << n4.daemon->cli({"model", "show"}).out;
+    EXPECT_FALSE(tcp_connect(late.netns_path, db_->v4, other_port.port()).connected)
+        << "node-4 must not learn what the cluster blocks";
+    EXPECT_TRUE(eventually(
+        [&] { return tcp_connect(late.netns_path, db_->v4, db_server.port(), kAllowTimeout).ok(); },
+        10s))
+        << "the learned flow passes once node-2 knows web-4's address";
+    EXPECT_FALSE(learned(*n4.daemon, "web", "db", other_port.port()));
+    EXPECT_FALSE(learned(*n1.daemon, "web", "db", other_port.port()))
+        << "nothing was learned from the blocked attempts anywhere";
+    std::cout << "node-4's cluster model at start: " << cluster_model_status(*n4.daemon).dump()
+              << "\n";
+
+    // `model allow` and `model remove` on any node apply cluster-wide.
+    const std::string other = std::to_string(other_port.port()) + "/tcp";
+    ASSERT_TRUE(n3.daemon->cli({"model", "allow", "web", "db", other}).ok());
+    ASSERT_TRUE(eventually([&] { return learned(*n1.daemon, "web", "db", other_port.port()); }));
+    EXPECT_TRUE(eventually(
+        [&] {
+            return tcp_connect(web_->netns_path, db_->v4, other_port.port(), kAllowTimeout).ok();
+        },
+        10s))
+        << "allowed on node-3: passes from node-1 to node-2";
+    ASSERT_TRUE(n4.daemon->cli({"model", "remove", "web", "db", other}).ok());
+    ASSERT_TRUE(eventually([&] {
+        return !learned(*n1.daemon, "web", "db", other_port.port()) &&
+               !learned(*n2.daemon, "web", "db", other_port.port());
+    })) << n1.daemon->cli({"model", "show"}).out;
+    EXPECT_FALSE(tcp_connect(web_->netns_path, db_->v4, other_port.port()).connected)
+        << "removed on node-4: blocked again on nodes 1 and 2";
 }
 
 } // namespace

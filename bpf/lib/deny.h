@@ -16,30 +16,14 @@ struct {
     __type(value, struct fw_deny_control);
 } fw_dctl_v1 SEC(".maps");
 
-/* Inner map templates: user space creates maps of these types for each generation (the
- * prefix hash sized to the generation; the arrays exactly as here, so the JIT inlines their
- * lookups). Sizes, not types: clang emits the types behind these only as forward
- * declarations, which libbpf cannot size. */
+/* Inner map template: user space creates one hash per generation, sized to it. Sizes, not
+ * types: clang emits the types behind a template only as forward declarations, which
+ * libbpf cannot size. */
 struct fw_deny_prefixes_map {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 1);
     __uint(key_size, sizeof(struct fw_cidr_key));
     __uint(value_size, sizeof(struct fw_deny_value));
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-};
-
-struct fw_deny_filter_map {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, FW_DENY_FILTER_WORDS);
-    __uint(key_size, sizeof(__u32));
-    __uint(value_size, sizeof(__u64));
-};
-
-struct fw_deny_lengths_map {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, FW_DENY_LENGTHS_SLOTS);
-    __uint(key_size, sizeof(__u32));
-    __uint(value_size, sizeof(struct fw_deny_lengths));
 };
 
 struct {
@@ -49,18 +33,22 @@ struct {
     __array(values, struct fw_deny_prefixes_map);
 } fw_dpfx_v1 SEC(".maps");
 
+/* Both generations side by side (abi.h): arrays whose lookups the JIT inlines, which user
+ * space writes through mmap. */
 struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-    __uint(max_entries, FW_DENY_SLOTS);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, FW_DENY_SLOTS* FW_DENY_FILTER_WORDS);
     __type(key, __u32);
-    __array(values, struct fw_deny_filter_map);
+    __type(value, __u64);
+    __uint(map_flags, BPF_F_MMAPABLE);
 } fw_dfilt_v1 SEC(".maps");
 
 struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-    __uint(max_entries, FW_DENY_SLOTS);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, FW_DENY_SLOTS* FW_DENY_LENGTHS_SLOTS);
     __type(key, __u32);
-    __array(values, struct fw_deny_lengths_map);
+    __type(value, struct fw_deny_lengths);
+    __uint(map_flags, BPF_F_MMAPABLE);
 } fw_dlens_v1 SEC(".maps");
 
 /* A handful of management networks: a trie is fine, and it is only walked for addresses a
@@ -188,29 +176,22 @@ static __always_inline __u32 fw_deny_list_of(__u8 family, const union fw_addr* a
     __u32 zero = 0, slot, top, bit, word, index;
     struct fw_deny_control* control;
     struct fw_deny_lengths* lengths;
-    void *filter, *lengths_map;
     __u64* bits;
 
     control = bpf_map_lookup_elem(&fw_dctl_v1, &zero);
     if (!control || !(control->flags & FW_DENY_F_ACTIVE))
         return 0;
     slot = control->slot & 1;
-    filter = bpf_map_lookup_elem(&fw_dfilt_v1, &slot);
-    if (!filter)
-        return 0;
 
     top = bpf_ntohl(addr->v6[0]); /* IPv4: the address itself */
     bit = fw_deny_filter_bit(family, top);
-    word = bit / 64;
-    bits = bpf_map_lookup_elem(filter, &word);
+    word = slot * FW_DENY_FILTER_WORDS + bit / 64;
+    bits = bpf_map_lookup_elem(&fw_dfilt_v1, &word);
     if (!bits || !(*bits & (1ULL << (bit & 63))))
         return 0;
 
-    lengths_map = bpf_map_lookup_elem(&fw_dlens_v1, &slot);
-    if (!lengths_map)
-        return 0;
-    index = fw_deny_lengths_slot(family, top);
-    lengths = bpf_map_lookup_elem(lengths_map, &index);
+    index = slot * FW_DENY_LENGTHS_SLOTS + fw_deny_lengths_slot(family, top);
+    lengths = bpf_map_lookup_elem(&fw_dlens_v1, &index);
     if (!lengths)
         return 0;
 

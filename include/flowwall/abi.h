@@ -43,8 +43,8 @@
  * below for the layout. */
 #define FW_MAP_DENY_CONTROL  "fw_dctl_v1"   /* which generation is live */
 #define FW_MAP_DENY_PREFIXES "fw_dpfx_v1"   /* outer: generation -> prefix hash */
-#define FW_MAP_DENY_FILTER   "fw_dfilt_v1"  /* outer: generation -> negative-check bitmap */
-#define FW_MAP_DENY_LENGTHS  "fw_dlens_v1"  /* outer: generation -> prefix lengths per block */
+#define FW_MAP_DENY_FILTER   "fw_dfilt_v1"  /* both generations' negative-check bitmaps */
+#define FW_MAP_DENY_LENGTHS  "fw_dlens_v1"  /* both generations' prefix lengths per block */
 #define FW_MAP_DENY_ALLOW    "fw_dallow_v1" /* prefixes never denied (LPM trie) */
 #define FW_MAP_DENY_STATS    "fw_dstats_v1" /* per-CPU counters, indexed by list id */
 
@@ -127,12 +127,15 @@ struct fw_cidr_key {
  * Set bits that no prefix needs any more only cost time, never a verdict (user space clears
  * them when it rebuilds a generation).
  *
- * A generation is the three inner maps (prefixes, filter, lengths); each outer map
- * (ARRAY_OF_MAPS) has two slots, and fw_dctl_v1 says which slot is live. A refresh builds a
- * new generation in the idle slot, flips fw_dctl_v1, waits for the programs that read the
- * old slot number to finish (an RCU grace period) and deletes the old slot, whose maps the
- * kernel then frees outside the packet path. Small changes are made in the live generation,
- * one entry at a time (each hash update is atomic). */
+ * Two generations (slots 0 and 1) exist side by side; fw_dctl_v1 says which one is live.
+ * The filter and lengths arrays hold both (element slot * size + index): plain arrays, so
+ * the JIT inlines their lookups, written by user space through mmap. The prefix hash, whose
+ * size follows the lists, is an inner map of fw_dpfx_v1 (ARRAY_OF_MAPS, one per slot). A
+ * refresh builds the idle generation, flips fw_dctl_v1, waits for the programs that read
+ * the old slot number to finish (an RCU grace period) and drops the old hash, which the
+ * kernel then frees outside the packet path: nothing large is freed or edited in place.
+ * Small changes are made in the live generation, one entry at a time (each hash update is
+ * atomic; filter and length bits are only ever added there). */
 #define FW_DENY_SLOTS       2
 #define FW_DENY_MAX_LISTS   256 /* list ids 1..255; 0: no list */
 #define FW_DENY_V4_FILTER_BITS (1u << 24) /* one per /24 */
@@ -140,6 +143,8 @@ struct fw_cidr_key {
 #define FW_DENY_FILTER_WORDS   ((FW_DENY_V4_FILTER_BITS + (1u << FW_DENY_V6_FILTER_LOG)) / 64)
 #define FW_DENY_V6_LENGTHS_LOG 16         /* hashed /32s: 2^16 blocks */
 #define FW_DENY_LENGTHS_SLOTS  ((1u << 16) + (1u << FW_DENY_V6_LENGTHS_LOG))
+/* fw_dfilt_v1 has FW_DENY_SLOTS * FW_DENY_FILTER_WORDS elements (__u64), fw_dlens_v1
+ * FW_DENY_SLOTS * FW_DENY_LENGTHS_SLOTS (struct fw_deny_lengths). */
 
 /* fw_dctl_v1[0]. */
 struct fw_deny_control {

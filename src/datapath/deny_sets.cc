@@ -5,24 +5,31 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <set>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "src/common/unique_fd.h"
 #include "src/datapath/map_keys.h"
+#include "src/datapath/mapped_array.h"
 
 namespace flowwall::datapath {
 
 struct DenySets::Generation {
-    UniqueFd prefixes;
-    UniqueFd filter;
-    UniqueFd lengths;
+    UniqueFd prefixes; // the inner hash
     uint32_t prefix_capacity = 0;
-    bool has_entries = false;
+};
+
+struct DenySets::Target {
+    DenyMaps maps;
+    MappedArray filter;  // FW_DENY_SLOTS halves of FW_DENY_FILTER_WORDS words
+    MappedArray lengths; // FW_DENY_SLOTS halves of FW_DENY_LENGTHS_SLOTS entries
 };
 
 namespace {
@@ -38,10 +45,12 @@ uint32_t top_word(const IpAddress& address) {
            (uint32_t{address.bytes[2]} << 8) | address.bytes[3];
 }
 
-// The bits of the filter and of the lengths array that `prefix` touches.
+// Sets the bits of the filter and of the lengths array (one generation's half of each) that
+// `prefix` touches. Atomic ORs: the programs may read the live half while apply() adds to it,
+// and a word read while it is written then holds the old bits or more.
 class FilterBuilder {
 public:
-    FilterBuilder(std::vector<uint64_t>& filter, std::vector<fw_deny_lengths>& lengths)
+    FilterBuilder(std::span<uint64_t> filter, std::span<fw_deny_lengths> lengths)
         : filter_(filter), lengths_(lengths) {}
 
     void add(const IpPrefix& prefix) {
@@ -74,14 +83,47 @@ public:
     }
 
 private:
-    void set_filter_bit(uint32_t bit) { filter_[bit / 64] |= uint64_t{1} << (bit % 64); }
+    void set_filter_bit(uint32_t bit) {
+        uint64_t mask = uint64_t{1} << (bit % 64);
+        if (!(filter_[bit / 64] & mask))
+            __atomic_fetch_or(&filter_[bit / 64], mask, __ATOMIC_RELAXED);
+    }
     void set_length(uint32_t slot, uint32_t len) {
-        lengths_[slot].bits[len / 64] |= uint64_t{1} << (len % 64);
+        __u64& word = lengths_[slot].bits[len / 64];
+        __u64 mask = __u64{1} << (len % 64);
+        if (!(word & mask))
+            __atomic_fetch_or(&word, mask, __ATOMIC_RELAXED);
     }
 
-    std::vector<uint64_t>& filter_;
-    std::vector<fw_deny_lengths>& lengths_;
+    std::span<uint64_t> filter_;
+    std::span<fw_deny_lengths> lengths_;
 };
+
+std::span<uint64_t> filter_half(const MappedArray& filter, uint32_t slot) {
+    return filter.as<uint64_t>().subspan(std::size_t{slot} * FW_DENY_FILTER_WORDS,
+                                         FW_DENY_FILTER_WORDS);
+}
+
+std::span<fw_deny_lengths> lengths_half(const MappedArray& lengths, uint32_t slot) {
+    return lengths.as<fw_deny_lengths>().subspan(std::size_t{slot} * FW_DENY_LENGTHS_SLOTS,
+                                                 FW_DENY_LENGTHS_SLOTS);
+}
+
+Result<fw_deny_control> read_control(int control_fd) {
+    uint32_t zero = 0;
+    fw_deny_control control{};
+    if (bpf_map_lookup_elem(control_fd, &zero, &control) != 0)
+        return Error::from_errno(errno, "read " FW_MAP_DENY_CONTROL);
+    control.slot &= 1;
+    return control;
+}
+
+Status write_control(int control_fd, const fw_deny_control& control) {
+    uint32_t zero = 0;
+    if (bpf_map_update_elem(control_fd, &zero, &control, BPF_ANY) != 0)
+        return Error::from_errno(errno, "update " FW_MAP_DENY_CONTROL);
+    return {};
+}
 
 Status check_entry(const DenyEntry& entry) {
     auto name = entry.prefix.to_string();
@@ -107,37 +149,6 @@ Result<UniqueFd> create_map(bpf_map_type type, const char* name, uint32_t key_si
         return Error::from_errno(errno, std::string("create deny map ") + name + " (" +
                                             std::to_string(max_entries) + " entries)");
     return UniqueFd(fd);
-}
-
-// Writes the non-zero elements of an array map (a new array is all zero).
-template <typename Value>
-Status write_nonzero(int fd, const std::vector<Value>& values, const char* what) {
-    std::vector<uint32_t> keys;
-    std::vector<Value> nonzero;
-    const Value zero{};
-    for (uint32_t i = 0; i < values.size(); ++i) {
-        if (std::memcmp(&values[i], &zero, sizeof(Value)) != 0) {
-            keys.push_back(i);
-            nonzero.push_back(values[i]);
-        }
-    }
-    if (keys.empty())
-        return {};
-    uint32_t count = static_cast<uint32_t>(keys.size());
-    if (bpf_map_update_batch(fd, keys.data(), nonzero.data(), &count, nullptr) != 0)
-        return Error::from_errno(errno, std::string("fill deny ") + what);
-    return {};
-}
-
-template <typename Value>
-Result<std::vector<Value>> read_array(int fd, uint32_t size, const char* what) {
-    std::vector<uint32_t> keys(size);
-    std::vector<Value> values(size);
-    uint32_t out = 0, count = size;
-    int err = bpf_map_lookup_batch(fd, nullptr, &out, keys.data(), values.data(), &count, nullptr);
-    if ((err != 0 && errno != ENOENT) || count != size)
-        return Error::from_errno(errno, std::string("read deny ") + what);
-    return values;
 }
 
 Status put_entries(int fd, const std::vector<DenyEntry>& entries, uint32_t capacity) {
@@ -228,132 +239,139 @@ Result<DenyMaps> deny_maps_in(bpf_object* object) {
 
 DenySets::DenySets(std::vector<DenyMaps> targets) {
     std::set<uint32_t> seen;
-    for (auto& target : targets) {
-        if (seen.insert(map_id(target.control_fd)).second)
+    for (auto& maps : targets) {
+        if (seen.insert(map_id(maps.control_fd)).second) {
+            auto target = std::make_unique<Target>();
+            target->maps = std::move(maps);
             targets_.push_back(std::move(target));
-    }
-}
-
-Result<DenySets::Generation> DenySets::build(const std::vector<DenyEntry>& entries,
-                                             std::size_t headroom) const {
-    std::unordered_set<std::string> seen;
-    seen.reserve(entries.size());
-    std::vector<uint64_t> filter(FW_DENY_FILTER_WORDS);
-    std::vector<fw_deny_lengths> lengths(FW_DENY_LENGTHS_SLOTS);
-    FilterBuilder bits(filter, lengths);
-    for (const auto& entry : entries) {
-        if (auto status = check_entry(entry); !status)
-            return status.error();
-        auto key = cidr_key(entry.prefix);
-        if (!seen.emplace(reinterpret_cast<const char*>(&key), sizeof(key)).second)
-            return Error{EINVAL, "deny prefix " + entry.prefix.to_string() + " given twice"};
-        bits.add(entry.prefix);
-    }
-
-    Generation generation;
-    generation.prefix_capacity =
-        static_cast<uint32_t>(std::max<std::size_t>(entries.size() + headroom, 1));
-    auto prefixes =
-        create_map(BPF_MAP_TYPE_HASH, "fw_dpfx_gen", sizeof(fw_cidr_key), sizeof(fw_deny_value),
-                   generation.prefix_capacity, BPF_F_NO_PREALLOC);
-    if (!prefixes)
-        return prefixes.error();
-    auto filter_map = create_map(BPF_MAP_TYPE_ARRAY, "fw_dfilt_gen", sizeof(uint32_t),
-                                 sizeof(uint64_t), FW_DENY_FILTER_WORDS, 0);
-    if (!filter_map)
-        return filter_map.error();
-    auto lengths_map = create_map(BPF_MAP_TYPE_ARRAY, "fw_dlens_gen", sizeof(uint32_t),
-                                  sizeof(fw_deny_lengths), FW_DENY_LENGTHS_SLOTS, 0);
-    if (!lengths_map)
-        return lengths_map.error();
-    generation.prefixes = std::move(prefixes).value();
-    generation.filter = std::move(filter_map).value();
-    generation.lengths = std::move(lengths_map).value();
-
-    if (auto status = put_entries(generation.prefixes.get(), entries, generation.prefix_capacity);
-        !status)
-        return status.error();
-    if (auto status = write_nonzero(generation.lengths.get(), lengths, "lengths"); !status)
-        return status.error();
-    if (auto status = write_nonzero(generation.filter.get(), filter, "filter"); !status)
-        return status.error();
-    generation.has_entries = !entries.empty();
-    return generation;
-}
-
-Status DenySets::install(const Generation& generation) {
-    // Into the idle slot of every object, then one flip each, then the old slot goes.
-    std::vector<std::pair<const DenyMaps*, uint32_t>> old_slots;
-    for (const auto& target : targets_) {
-        uint32_t zero = 0;
-        fw_deny_control control{};
-        if (bpf_map_lookup_elem(target.control_fd, &zero, &control) != 0)
-            return Error::from_errno(errno, "read " FW_MAP_DENY_CONTROL);
-        const bool had_generation = (control.flags & FW_DENY_F_ACTIVE) != 0 ||
-                                    inner_map(target.prefixes_fd, control.slot & 1).ok();
-        uint32_t next = had_generation ? (control.slot & 1) ^ 1 : control.slot & 1;
-        // Insert order: the programs look up the filter first, so it comes last.
-        for (auto [outer, inner] : {std::pair{target.prefixes_fd, generation.prefixes.get()},
-                                    {target.lengths_fd, generation.lengths.get()},
-                                    {target.filter_fd, generation.filter.get()}}) {
-            int value = inner;
-            if (bpf_map_update_elem(outer, &next, &value, BPF_ANY) != 0)
-                return Error::from_errno(errno, "install deny generation");
         }
-        fw_deny_control flipped{next, generation.has_entries ? FW_DENY_F_ACTIVE : 0u};
-        if (bpf_map_update_elem(target.control_fd, &zero, &flipped, BPF_ANY) != 0)
-            return Error::from_errno(errno, "flip " FW_MAP_DENY_CONTROL);
-        if (had_generation)
-            old_slots.emplace_back(&target, next ^ 1);
     }
-    if (old_slots.empty())
-        return {};
-    wait_for_running_programs();
-    for (auto [target, slot] : old_slots) {
-        for (int outer : {target->filter_fd, target->lengths_fd, target->prefixes_fd}) {
-            if (bpf_map_delete_elem(outer, &slot) != 0 && errno != ENOENT)
-                return Error::from_errno(errno, "remove old deny generation");
+}
+
+DenySets::DenySets(DenySets&&) noexcept = default;
+DenySets& DenySets::operator=(DenySets&&) noexcept = default;
+DenySets::~DenySets() = default;
+
+Status DenySets::map_arrays() {
+    for (auto& target : targets_) {
+        if (!target->filter.mapped()) {
+            auto filter = MappedArray::map(target->maps.filter_fd,
+                                           sizeof(uint64_t) * FW_DENY_SLOTS * FW_DENY_FILTER_WORDS,
+                                           FW_MAP_DENY_FILTER);
+            if (!filter)
+                return filter.error();
+            target->filter = std::move(filter).value();
+        }
+        if (!target->lengths.mapped()) {
+            auto lengths =
+                MappedArray::map(target->maps.lengths_fd,
+                                 sizeof(fw_deny_lengths) * FW_DENY_SLOTS * FW_DENY_LENGTHS_SLOTS,
+                                 FW_MAP_DENY_LENGTHS);
+            if (!lengths)
+                return lengths.error();
+            target->lengths = std::move(lengths).value();
         }
     }
     return {};
 }
 
+Result<DenySets::Generation> DenySets::build(const std::vector<DenyEntry>& entries,
+                                             std::size_t headroom) const {
+    // Duplicates: sorted keys side by side (a hash set of a million keys takes longer).
+    std::vector<std::pair<fw_cidr_key, std::size_t>> keys;
+    keys.reserve(entries.size());
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        if (auto status = check_entry(entries[i]); !status)
+            return status.error();
+        keys.emplace_back(cidr_key(entries[i].prefix), i);
+    }
+    auto key_less = [](const auto& a, const auto& b) {
+        return std::memcmp(&a.first, &b.first, sizeof(fw_cidr_key)) < 0;
+    };
+    std::sort(keys.begin(), keys.end(), key_less);
+    for (std::size_t i = 1; i < keys.size(); ++i) {
+        if (std::memcmp(&keys[i - 1].first, &keys[i].first, sizeof(fw_cidr_key)) == 0)
+            return Error{EINVAL, "deny prefix " + entries[keys[i].second].prefix.to_string() +
+                                     " given twice"};
+    }
+
+    Generation generation;
+    generation.prefix_capacity =
+        static_cast<uint32_t>(std::max<std::size_t>(entries.size() + headroom, 1));
+    auto prefixes = create_map(BPF_MAP_TYPE_HASH, "fw_dpfx_gen", sizeof(fw_cidr_key),
+                               sizeof(fw_deny_value), generation.prefix_capacity, 0);
+    if (!prefixes)
+        return prefixes.error();
+    generation.prefixes = std::move(prefixes).value();
+    if (auto status = put_entries(generation.prefixes.get(), entries, generation.prefix_capacity);
+        !status)
+        return status.error();
+    return generation;
+}
+
+Status DenySets::install(const Generation& generation, const std::vector<DenyEntry>& entries) {
+    // In every object: the idle generation's arrays and hash, then one flip each, then the
+    // old hash goes once no program can be reading it.
+    std::vector<std::pair<int, uint32_t>> old_slots; // outer map, slot
+    for (auto& target : targets_) {
+        auto control = read_control(target->maps.control_fd);
+        if (!control)
+            return control.error();
+        const uint32_t next = control.value().slot ^ 1;
+        // Nobody reads the idle half: the last flip waited for its readers to finish.
+        auto filter = filter_half(target->filter, next);
+        auto lengths = lengths_half(target->lengths, next);
+        std::fill(filter.begin(), filter.end(), 0);
+        std::fill(lengths.begin(), lengths.end(), fw_deny_lengths{});
+        FilterBuilder bits(filter, lengths);
+        for (const auto& entry : entries)
+            bits.add(entry.prefix);
+        int inner = generation.prefixes.get();
+        if (bpf_map_update_elem(target->maps.prefixes_fd, &next, &inner, BPF_ANY) != 0)
+            return Error::from_errno(errno, "install deny generation");
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (auto status = write_control(target->maps.control_fd,
+                                        {next, entries.empty() ? 0u : FW_DENY_F_ACTIVE});
+            !status)
+            return status;
+        old_slots.emplace_back(target->maps.prefixes_fd, next ^ 1);
+    }
+    wait_for_running_programs();
+    for (auto [outer, slot] : old_slots) {
+        if (bpf_map_delete_elem(outer, &slot) != 0 && errno != ENOENT)
+            return Error::from_errno(errno, "remove old deny generation");
+    }
+    return {};
+}
+
 Status DenySets::replace(const DenySnapshot& snapshot) {
-    // Room for refreshes to grow the set in place before a rebuild is needed.
+    if (auto status = map_arrays(); !status)
+        return status;
+    // Room for refreshes to grow the set in place before a rebuild is needed (the hash is
+    // preallocated: every slot costs memory and load time whether used or not).
     auto generation =
-        build(snapshot.entries, std::max<std::size_t>(snapshot.entries.size() / 4, 4096));
+        build(snapshot.entries, std::max<std::size_t>(snapshot.entries.size() / 16, 4096));
     if (!generation)
         return generation.error();
-    return install(generation.value());
+    return install(generation.value(), snapshot.entries);
 }
 
 Result<DenySets::Generation> DenySets::live() const {
     if (targets_.empty())
         return Error{ENOENT, "no deny maps"};
-    const auto& target = targets_.front();
-    uint32_t zero = 0;
-    fw_deny_control control{};
-    if (bpf_map_lookup_elem(target.control_fd, &zero, &control) != 0)
-        return Error::from_errno(errno, "read " FW_MAP_DENY_CONTROL);
-    uint32_t slot = control.slot & 1;
-    Generation generation;
-    auto prefixes = inner_map(target.prefixes_fd, slot);
-    auto filter = inner_map(target.filter_fd, slot);
-    auto lengths = inner_map(target.lengths_fd, slot);
+    const auto& maps = targets_.front()->maps;
+    auto control = read_control(maps.control_fd);
+    if (!control)
+        return control.error();
+    auto prefixes = inner_map(maps.prefixes_fd, control.value().slot);
     if (!prefixes)
         return prefixes.error();
-    if (!filter)
-        return filter.error();
-    if (!lengths)
-        return lengths.error();
+    Generation generation;
     generation.prefixes = std::move(prefixes).value();
-    generation.filter = std::move(filter).value();
-    generation.lengths = std::move(lengths).value();
     bpf_map_info info{};
     uint32_t len = sizeof(info);
     if (bpf_obj_get_info_by_fd(generation.prefixes.get(), &info, &len) == 0)
         generation.prefix_capacity = info.max_entries;
-    generation.has_entries = (control.flags & FW_DENY_F_ACTIVE) != 0;
     return generation;
 }
 
@@ -428,40 +446,22 @@ Status DenySets::apply(const DenyDiff& diff) {
         return status;
     }
     if (!diff.put.empty()) {
-        auto filter =
-            read_array<uint64_t>(live_generation.filter.get(), FW_DENY_FILTER_WORDS, "filter");
-        if (!filter)
-            return filter.error();
-        auto lengths = read_array<fw_deny_lengths>(live_generation.lengths.get(),
-                                                   FW_DENY_LENGTHS_SLOTS, "lengths");
-        if (!lengths)
-            return lengths.error();
-        auto new_filter = filter.value();
-        auto new_lengths = lengths.value();
-        FilterBuilder bits(new_filter, new_lengths);
-        for (const auto& entry : diff.put)
-            bits.add(entry.prefix);
-        // Only the words that changed; bits are only ever added here, so a program reading a
-        // word while it is written sees the old bits or more.
-        for (uint32_t i = 0; i < FW_DENY_LENGTHS_SLOTS; ++i) {
-            if (std::memcmp(&new_lengths[i], &lengths.value()[i], sizeof(fw_deny_lengths)) != 0 &&
-                bpf_map_update_elem(live_generation.lengths.get(), &i, &new_lengths[i], BPF_ANY))
-                return Error::from_errno(errno, "update deny lengths");
-        }
-        for (uint32_t i = 0; i < FW_DENY_FILTER_WORDS; ++i) {
-            if (new_filter[i] != filter.value()[i] &&
-                bpf_map_update_elem(live_generation.filter.get(), &i, &new_filter[i], BPF_ANY))
-                return Error::from_errno(errno, "update deny filter");
-        }
-        for (const auto& target : targets_) {
-            uint32_t zero = 0;
-            fw_deny_control control{};
-            if (bpf_map_lookup_elem(target.control_fd, &zero, &control) != 0)
-                return Error::from_errno(errno, "read " FW_MAP_DENY_CONTROL);
-            if (!(control.flags & FW_DENY_F_ACTIVE)) {
-                control.flags |= FW_DENY_F_ACTIVE;
-                if (bpf_map_update_elem(target.control_fd, &zero, &control, BPF_ANY) != 0)
-                    return Error::from_errno(errno, "update " FW_MAP_DENY_CONTROL);
+        if (auto status = map_arrays(); !status)
+            return status;
+        for (auto& target : targets_) {
+            auto control = read_control(target->maps.control_fd);
+            if (!control)
+                return control.error();
+            FilterBuilder bits(filter_half(target->filter, control.value().slot),
+                               lengths_half(target->lengths, control.value().slot));
+            for (const auto& entry : diff.put)
+                bits.add(entry.prefix);
+            if (!(control.value().flags & FW_DENY_F_ACTIVE)) {
+                std::atomic_thread_fence(std::memory_order_seq_cst);
+                auto active = control.value();
+                active.flags |= FW_DENY_F_ACTIVE;
+                if (auto status = write_control(target->maps.control_fd, active); !status)
+                    return status;
             }
         }
     }
@@ -477,16 +477,17 @@ Status DenySets::apply(const DenyDiff& diff) {
 
 Status DenySets::set_allow(const std::vector<IpPrefix>& prefixes) {
     for (auto& target : targets_) {
+        auto& allow = target->maps.allow;
         std::set<std::string> wanted;
         for (const auto& prefix : prefixes) {
             auto key = cidr_key(prefix);
             wanted.emplace(reinterpret_cast<const char*>(&key), sizeof(key));
-            if (auto status = target.allow.update(key, 1); !status)
+            if (auto status = allow.update(key, 1); !status)
                 return status;
         }
-        for (const auto& [key, value] : target.allow.entries()) {
+        for (const auto& [key, value] : allow.entries()) {
             if (!wanted.count(std::string(reinterpret_cast<const char*>(&key), sizeof(key)))) {
-                if (auto status = target.allow.erase(key); !status)
+                if (auto status = allow.erase(key); !status)
                     return status;
             }
         }
@@ -498,7 +499,7 @@ std::vector<IpPrefix> DenySets::allow() const {
     std::vector<IpPrefix> out;
     if (targets_.empty())
         return out;
-    for (const auto& [key, value] : targets_.front().allow.entries())
+    for (const auto& [key, value] : targets_.front()->maps.allow.entries())
         out.push_back(prefix_of(key));
     return out;
 }
@@ -508,7 +509,7 @@ std::map<uint16_t, fw_counter_value> DenySets::counters() const {
     for (const auto& target : targets_) {
         for (uint32_t list = 1; list < FW_DENY_MAX_LISTS; ++list) {
             fw_counter_value sum{};
-            for (const auto& cpu : target.stats.lookup_per_cpu(list)) {
+            for (const auto& cpu : target->maps.stats.lookup_per_cpu(list)) {
                 sum.packets += cpu.packets;
                 sum.bytes += cpu.bytes;
             }
@@ -524,7 +525,7 @@ std::map<uint16_t, fw_counter_value> DenySets::counters() const {
 
 Status DenySets::reset_counters(uint16_t list) {
     for (auto& target : targets_) {
-        if (auto status = target.stats.reset(list); !status)
+        if (auto status = target->maps.stats.reset(list); !status)
             return status;
     }
     return {};
@@ -532,13 +533,13 @@ Status DenySets::reset_counters(uint16_t list) {
 
 uint64_t DenySets::kernel_memory_bytes() const {
     uint64_t bytes = 0;
-    if (auto generation = live()) {
+    if (auto generation = live())
         bytes += memlock_of(generation.value().prefixes.get());
-        bytes += memlock_of(generation.value().filter.get());
-        bytes += memlock_of(generation.value().lengths.get());
+    for (const auto& target : targets_) {
+        bytes += memlock_of(target->maps.filter_fd);
+        bytes += memlock_of(target->maps.lengths_fd);
+        bytes += memlock_of(target->maps.allow.fd());
     }
-    for (const auto& target : targets_)
-        bytes += memlock_of(target.allow.fd());
     return bytes;
 }
 

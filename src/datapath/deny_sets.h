@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,8 +32,8 @@ namespace flowwall::datapath {
 struct DenyMaps {
     int control_fd = -1;  // fw_dctl_v1
     int prefixes_fd = -1; // fw_dpfx_v1 (outer)
-    int filter_fd = -1;   // fw_dfilt_v1 (outer)
-    int lengths_fd = -1;  // fw_dlens_v1 (outer)
+    int filter_fd = -1;   // fw_dfilt_v1 (both generations, mmapable)
+    int lengths_fd = -1;  // fw_dlens_v1 (both generations, mmapable)
     TypedMap<fw_cidr_key, uint32_t> allow;
     PerCpuArray<fw_counter_value> stats; // fw_dstats_v1, indexed by list id
 };
@@ -68,8 +69,11 @@ struct DenyDiff {
 class DenySets {
 public:
     // targets: the deny maps of each loaded object; maps seen twice (shared pins) are
-    // written once.
+    // written once. The arrays are mapped into memory on first use (errors come from there).
     explicit DenySets(std::vector<DenyMaps> targets);
+    DenySets(DenySets&&) noexcept;
+    DenySets& operator=(DenySets&&) noexcept;
+    ~DenySets();
 
     // Builds a new generation holding exactly `snapshot` and makes it the live one; the old
     // one is freed by the kernel once no program uses it. Error (nothing changed): a list id
@@ -100,13 +104,15 @@ public:
     uint64_t kernel_memory_bytes() const;
 
 private:
+    struct Target;
     struct Generation;
     Result<Generation> build(const std::vector<DenyEntry>& entries, std::size_t headroom) const;
-    Status install(const Generation& generation);
+    Status install(const Generation& generation, const std::vector<DenyEntry>& entries);
     Result<Generation> live() const;
     Status rebuild_with(const DenyDiff& diff);
+    Status map_arrays();
 
-    std::vector<DenyMaps> targets_;
+    std::vector<std::unique_ptr<Target>> targets_;
 };
 
 } // namespace flowwall::datapath

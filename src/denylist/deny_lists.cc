@@ -462,6 +462,8 @@ std::vector<std::string> DenyLists::problems() const {
 std::string DenyLists::metrics_text() const {
     std::lock_guard lock(mutex_);
     std::string text;
+    if (lists_.empty())
+        return text; // no families without samples
     auto family = [&text](const char* name, const char* type, const char* help) {
         text += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
     };

@@ -16,6 +16,7 @@
  */
 #include "lib/common.h"
 #include "lib/conntrack.h"
+#include "lib/deny.h"
 #include "lib/icmp_error.h"
 #include "lib/identity.h"
 #include "lib/interface.h"
@@ -87,6 +88,27 @@ static __always_inline void fw_report_drop(struct __sk_buff* skb, const struct f
     fw_report_send(&report, bpf_ktime_get_coarse_ns());
 }
 
+/* Deny lists (lib/deny.h): the list that refuses the remote end (direction
+ * FW_DIR_TO_WORKLOAD: the source, looked up as inbound; FW_DIR_FROM_WORKLOAD: the
+ * destination, as outbound), 0 for none. The allow set wins, and so does any address the
+ * ipcache knows (a workload or the node: a feed that lists private ranges must not cut them
+ * off). A global function taking only numbers: the verifier checks it once instead of once
+ * for every path that reaches it (inlined, the programs exceed its budget), and the caller's
+ * packet on the stack stays as precisely known as before the call. */
+__noinline int fw_deny_list_of_remote(__u32 family_and_direction, __u32 w0, __u32 w1, __u32 w2,
+                                      __u32 w3) {
+    __u8 family = family_and_direction & 0xff;
+    __u32 direction = family_and_direction >> 8;
+    struct fw_ipcache_key known = {.family = family, .addr.v6 = {w0, w1, w2, w3}};
+    __u32 list;
+
+    list = fw_deny_list_of(family, &known.addr,
+                           direction == FW_DIR_TO_WORKLOAD ? FW_DENY_INBOUND : FW_DENY_OUTBOUND);
+    if (list && bpf_map_lookup_elem(&fw_ipcache_v1, &known))
+        return 0;
+    return list;
+}
+
 static __always_inline __u32 fw_judge_new_connection(struct __sk_buff* skb,
                                                      const struct fw_packet* pkt, __u32 direction,
                                                      const struct fw_iface_info* iface) {
@@ -150,6 +172,18 @@ static __always_inline __u32 fw_judge(struct __sk_buff* skb, __u32 direction) {
         }
         if (checked != FW_SENDER_OK)
             return checked;
+    }
+    if (pkt.tuple.family && reason != FW_REASON_MALFORMED) {
+        const union fw_addr* remote =
+            direction == FW_DIR_TO_WORKLOAD ? &pkt.tuple.src_addr : &pkt.tuple.dst_addr;
+        __u32 list = fw_deny_list_of_remote(pkt.tuple.family | direction << 8, remote->v6[0],
+                                            remote->v6[1], remote->v6[2], remote->v6[3]);
+
+        if (list) {
+            fw_deny_count(list, skb->len);
+            fw_report_drop(skb, &pkt, direction, iface, FW_REASON_DENY_LISTED);
+            return FW_REASON_DENY_LISTED;
+        }
     }
     if (reason == FW_REASON_ICMP_CONTROL && fw_icmp_is_error(&pkt)) {
         reason = fw_icmp_error_verdict(data, data_end, &pkt, direction, iface);

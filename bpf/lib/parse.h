@@ -329,4 +329,35 @@ static __always_inline __u32 fw_parse(void* data, void* data_end, struct fw_pack
     }
 }
 
+/* The source address of an IPv4/IPv6 frame in [data, data_end) (past up to FW_MAX_VLAN_TAGS
+ * tags: a trunk uplink carries them) and its family; 0 when there is none to read. For XDP,
+ * which judges nothing else. */
+static __always_inline int fw_frame_source(void* data, void* data_end, __u8* family,
+                                           union fw_addr* source) {
+    __be16 proto;
+    void* l3 = fw_network_header(data, data_end, &proto);
+
+    if (!l3)
+        return 0;
+    if (proto == bpf_htons(ETH_P_IP)) {
+        struct iphdr* ip = l3;
+
+        if ((void*)(ip + 1) > data_end)
+            return 0;
+        *family = FW_FAMILY_IPV4;
+        source->v4 = ip->saddr;
+        return 1;
+    }
+    if (proto == bpf_htons(ETH_P_IPV6)) {
+        struct ipv6hdr* ip6 = l3;
+
+        if ((void*)(ip6 + 1) > data_end)
+            return 0;
+        *family = FW_FAMILY_IPV6;
+        __builtin_memcpy(source->bytes, &ip6->saddr, 16);
+        return 1;
+    }
+    return 0;
+}
+
 #endif /* FW_BPF_PARSE_H */

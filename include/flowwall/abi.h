@@ -18,7 +18,8 @@
 
 /* 2: fw_ifaces_v1 (interface -> workload), reasons 16-21, reasons room up to 32 (counters
  * moved to 32 and up: fw_stats_v3, fw_xstats_v3). */
-#define FW_ABI_VERSION 2
+/* 3: deny lists (fw_dctl_v1 ... fw_dstats_v1) replace the single trie fw_deny_v1; reason 22. */
+#define FW_ABI_VERSION 3
 
 /* Map names, used as pin names under the bpffs directory. Kept under 16 characters so
  * the kernel's copy of the name is the whole name. */
@@ -35,10 +36,17 @@
  * and room for reasons up to 31: the other counters start at 32. No conversion: an older map
  * is unpinned and the counters start again at 0 (Prometheus handles the reset). */
 #define FW_MAP_STATS     "fw_stats_v3"    /* per-CPU counters, indexed by enum fw_counter */
-#define FW_MAP_DENY      "fw_deny_v1"     /* XDP: source prefixes to drop */
 #define FW_MAP_XDP_STATS "fw_xstats_v3"   /* XDP: per-CPU counters (v3: as fw_stats) */
 #define FW_MAP_IFACES    "fw_ifaces_v1"   /* guarded interface -> the workload behind it */
 #define FW_MAP_IFSLOTS   "fw_ifslots_v1"  /* fw_ifaces_v1's fast path, indexed by ifindex */
+/* Deny lists (issue 17), shared by the XDP prefilter and the TC firewall: see "Deny lists"
+ * below for the layout. */
+#define FW_MAP_DENY_CONTROL  "fw_dctl_v1"   /* which generation is live */
+#define FW_MAP_DENY_PREFIXES "fw_dpfx_v1"   /* outer: generation -> prefix hash */
+#define FW_MAP_DENY_FILTER   "fw_dfilt_v1"  /* outer: generation -> negative-check bitmap */
+#define FW_MAP_DENY_LENGTHS  "fw_dlens_v1"  /* outer: generation -> prefix lengths per block */
+#define FW_MAP_DENY_ALLOW    "fw_dallow_v1" /* prefixes never denied (LPM trie) */
+#define FW_MAP_DENY_STATS    "fw_dstats_v1" /* per-CPU counters, indexed by list id */
 
 /* Program names (the C function names in bpf/). */
 #define FW_PROG_FROM_WORKLOAD    "from_workload"
@@ -53,7 +61,7 @@
 #define FW_DEFAULT_CT_ENTRIES      262144 /* per family */
 #define FW_DEFAULT_DEDUP_ENTRIES   16384
 #define FW_DEFAULT_EVENTS_BYTES    (1u << 20)
-#define FW_DEFAULT_DENY_ENTRIES    262144
+#define FW_DEFAULT_DENY_ALLOW_ENTRIES 4096
 #define FW_DEFAULT_IFACES_ENTRIES  16384
 
 /* Identities. Names live in user space; the kernel sees only these numbers. */
@@ -91,7 +99,9 @@ struct fw_identity_info {
 #define FW_IDENTITY_F_LOCAL 0x1 /* a workload on this node */
 #define FW_IDENTITY_F_REMOTE 0x2 /* a workload on another node (the cluster store) */
 
-/* fw_cidr_v1 and fw_deny_v1 key. The LPM trie matches the family byte and the padding
+/* Key of fw_cidr_v1 (CIDR entities: their identities come from the same allocation as
+ * workloads', src/identity/identity_registry.h, so no range is set aside), fw_dallow_v1 and
+ * the deny prefix hash (where prefixlen is FW_CIDR_PREFIX_BASE + N as well). The LPM trie matches the family byte and the padding
  * too, so a prefix of length N in the address is stored with prefixlen FW_CIDR_PREFIX_BASE
  * + N; IPv4 and IPv6 prefixes then never match each other. */
 struct fw_cidr_key {
@@ -101,6 +111,78 @@ struct fw_cidr_key {
     union fw_addr addr;
 };
 #define FW_CIDR_PREFIX_BASE 32
+
+/* Deny lists (bpf/lib/deny.h, src/datapath/deny_sets.h).
+ *
+ * Every listed prefix of every list sits in one hash keyed by fw_cidr_key (prefixlen
+ * FW_CIDR_PREFIX_BASE + N, address masked to N bits): a lookup is one hash lookup per prefix
+ * length present near the address, longest first, instead of a walk down a trie that grows
+ * slower with every prefix (a 1M-prefix LPM trie costs several hundred ns per lookup).
+ * Two arrays in front keep unlisted addresses (the common case) away from the hash:
+ *  - the filter, a bitmap: bit fw_deny_filter_bit(addr) is set when any prefix touches the
+ *    block around addr (IPv4: its /24; IPv6: its /32, hashed). A clear bit: not listed.
+ *  - the lengths, per block (IPv4: the /16; IPv6: the /32, hashed): bit N of
+ *    struct fw_deny_lengths is set when a prefix of length N touches the block. Only those
+ *    lengths are looked up.
+ * Set bits that no prefix needs any more only cost time, never a verdict (user space clears
+ * them when it rebuilds a generation).
+ *
+ * A generation is the three inner maps (prefixes, filter, lengths); each outer map
+ * (ARRAY_OF_MAPS) has two slots, and fw_dctl_v1 says which slot is live. A refresh builds a
+ * new generation in the idle slot, flips fw_dctl_v1, waits for the programs that read the
+ * old slot number to finish (an RCU grace period) and deletes the old slot, whose maps the
+ * kernel then frees outside the packet path. Small changes are made in the live generation,
+ * one entry at a time (each hash update is atomic). */
+#define FW_DENY_SLOTS       2
+#define FW_DENY_MAX_LISTS   256 /* list ids 1..255; 0: no list */
+#define FW_DENY_V4_FILTER_BITS (1u << 24) /* one per /24 */
+#define FW_DENY_V6_FILTER_LOG  22         /* hashed /32s: 2^22 bits */
+#define FW_DENY_FILTER_WORDS   ((FW_DENY_V4_FILTER_BITS + (1u << FW_DENY_V6_FILTER_LOG)) / 64)
+#define FW_DENY_V6_LENGTHS_LOG 16         /* hashed /32s: 2^16 blocks */
+#define FW_DENY_LENGTHS_SLOTS  ((1u << 16) + (1u << FW_DENY_V6_LENGTHS_LOG))
+
+/* fw_dctl_v1[0]. */
+struct fw_deny_control {
+    __u32 slot;  /* the live generation: 0 or 1 */
+    __u32 flags; /* FW_DENY_F_*; other bits reserved, zero */
+};
+#define FW_DENY_F_ACTIVE 0x1 /* the live generation has prefixes; clear: nothing listed */
+
+/* Value of the prefix hash: the list that denies the prefix in each direction (user space
+ * keeps the names), 0 for none. Inbound: the source of what enters (XDP on the uplinks, TC
+ * towards a workload). Outbound: the destination of what a workload sends. Where a longer
+ * prefix names only one direction, the lookup goes on to shorter ones for the other. */
+struct fw_deny_value {
+    __u16 inbound_list;
+    __u16 outbound_list;
+};
+
+/* Value of the lengths array: bit N (word N / 64) for prefix length N, 0..128. */
+struct fw_deny_lengths {
+    __u64 bits[3];
+};
+
+/* fw_dallow_v1: LPM trie keyed by fw_cidr_key like fw_cidr_v1; value unused (1). Consulted
+ * only when a deny entry matched: an allowed address is never denied, whatever the list. */
+
+/* The hash of an IPv6 address's first 32 bits (host order), the same in both worlds. */
+static inline __u32 fw_deny_v6_hash(__u32 top32_host) {
+    return top32_host * 0x9E3779B1u;
+}
+
+/* Filter bit and lengths slot of an address (family FW_FAMILY_*, first word in host order:
+ * IPv4: the address, IPv6: its first 32 bits). */
+static inline __u32 fw_deny_filter_bit(__u8 family, __u32 top32_host) {
+    if (family == FW_FAMILY_IPV4)
+        return top32_host >> 8;
+    return FW_DENY_V4_FILTER_BITS + (fw_deny_v6_hash(top32_host) >> (32 - FW_DENY_V6_FILTER_LOG));
+}
+
+static inline __u32 fw_deny_lengths_slot(__u8 family, __u32 top32_host) {
+    if (family == FW_FAMILY_IPV4)
+        return top32_host >> 16;
+    return (1u << 16) + (fw_deny_v6_hash(top32_host) >> (32 - FW_DENY_V6_LENGTHS_LOG));
+}
 
 /* fw_ifaces_v1: the workload behind each guarded interface, filled by the daemon as it
  * guards the interface. The programs take the workload's own end of a packet from here
@@ -268,6 +350,8 @@ enum fw_reason {
     FW_REASON_DHCP = 21,           /* pass: a guarded workload's DHCP/DHCPv6 client request, or
                                     * a server reply arriving at it (workloads' own server
                                     * replies are rogue_router) */
+    FW_REASON_DENY_LISTED = 22,    /* TC drop: a deny list names the remote end (its source on
+                                    * the way in, its destination on the way out) */
     /* Room: reasons up to 31 keep the counters below where they are. */
     FW_REASON_MAX = 32,
 };
@@ -330,6 +414,7 @@ static inline __u32 fw_event_kind_of(__u32 reason) {
     case FW_REASON_FAIL_CLOSED:
     case FW_REASON_SPOOFED:
     case FW_REASON_ICMP_UNMATCHED:
+    case FW_REASON_DENY_LISTED:
         return FW_EVENT_DROP;
     default:
         return 0;
@@ -347,6 +432,7 @@ static inline int fw_reason_is_drop(__u32 reason) {
     case FW_REASON_SPOOFED_L2:
     case FW_REASON_ROGUE_ROUTER:
     case FW_REASON_ICMP_UNMATCHED:
+    case FW_REASON_DENY_LISTED:
         return 1;
     default:
         return 0;

@@ -39,6 +39,11 @@ static_assert(sizeof(fw_dedup_value) == 16);
 
 static_assert(sizeof(fw_counter_value) == 16);
 
+static_assert(sizeof(fw_deny_control) == 8);
+static_assert(sizeof(fw_deny_value) == 4);
+static_assert(sizeof(fw_deny_lengths) == 24);
+static_assert(FW_DENY_FILTER_WORDS * 64 == FW_DENY_V4_FILTER_BITS + (1u << FW_DENY_V6_FILTER_LOG));
+
 static_assert(sizeof(fw_iface_key) == 16);
 static_assert(offsetof(fw_iface_key, ifindex) == 8);
 static_assert(sizeof(fw_iface_info) == 128);

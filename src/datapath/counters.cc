@@ -6,17 +6,17 @@
 namespace flowwall::datapath {
 
 const char* counter_name(uint32_t counter) {
-    // Reasons 22-31 are room for later reasons: no name, no counter shown.
+    // Reasons 23-31 are room for later reasons: no name, no counter shown.
     static constexpr const char* names[FW_CTR_MAX] = {
         "ct_established", "ct_reply", "tcp_established", "policy_allow", "learned",
         "alert",          "mode_off", "no_workload",     "not_ip",       "fragment",
         "icmp_control",   "blocked",  "malformed",       "cidr_deny",    "prefilter_pass",
         "fail_closed",    "spoofed",  "spoofed_l2",      "rogue_router", "icmp_unmatched",
-        "neighbour",      "dhcp",     nullptr,           nullptr,        nullptr,
+        "neighbour",      "dhcp",     "deny_listed",     nullptr,        nullptr,
         nullptr,          nullptr,    nullptr,           nullptr,        nullptr,
         nullptr,          nullptr,    "events_sent",     "events_lost",  "events_suppressed",
         "policy_full",    "ct_full"};
-    static_assert(FW_REASON_DHCP == 21 && FW_CTR_EVENTS_SENT == 32,
+    static_assert(FW_REASON_DENY_LISTED == 22 && FW_CTR_EVENTS_SENT == 32,
                   "a new reason or counter needs its name here");
     if (counter >= FW_CTR_MAX || names[counter] == nullptr)
         return "unknown";

@@ -103,6 +103,10 @@ Result<std::unique_ptr<FirewallObject>> FirewallObject::load(const FirewallOptio
 
     std::unique_ptr<FirewallObject> object(new FirewallObject(skeleton.release(), options));
     object->bind_maps();
+    auto deny = deny_maps_in(object->skeleton_->obj);
+    if (!deny)
+        return deny.error();
+    object->maps_.deny = std::move(deny).value();
     return object;
 }
 

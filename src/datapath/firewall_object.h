@@ -13,6 +13,7 @@
 #include "flowwall/abi.h"
 #include "src/common/result.h"
 #include "src/datapath/counters.h"
+#include "src/datapath/deny_sets.h"
 #include "src/datapath/interface_map.h"
 #include "src/datapath/object_loading.h"
 #include "src/datapath/typed_map.h"
@@ -63,6 +64,7 @@ struct FirewallMaps {
     PerCpuArray<fw_counter_value> stats;
     int events_fd = -1;  // ring buffer of fw_event: read it with EventReader
     InterfaceMap ifaces; // guarded interface -> the workload behind it
+    DenyMaps deny;       // shared with the prefilter object when both are pinned in one directory
 };
 
 class FirewallObject {

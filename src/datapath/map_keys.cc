@@ -40,6 +40,13 @@ fw_cidr_key cidr_key(const IpPrefix& prefix) {
     return key;
 }
 
+IpPrefix prefix_of(const fw_cidr_key& key) {
+    IpPrefix prefix;
+    prefix.address = address_of(key.family, key.addr);
+    prefix.length = static_cast<uint8_t>(key.prefixlen - FW_CIDR_PREFIX_BASE);
+    return prefix;
+}
+
 fw_policy_key policy_key(uint32_t src_identity, uint32_t dst_identity, uint16_t dst_port,
                          uint8_t protocol) {
     fw_policy_key key{};

@@ -17,6 +17,7 @@ IpAddress address_of(uint8_t family, const fw_addr& addr);
 
 fw_ipcache_key ipcache_key(const IpAddress& address);
 fw_cidr_key cidr_key(const IpPrefix& prefix);
+IpPrefix prefix_of(const fw_cidr_key& key);
 // dst_port in host order; 0 for protocols without ports.
 fw_policy_key policy_key(uint32_t src_identity, uint32_t dst_identity, uint16_t dst_port,
                          uint8_t protocol);

@@ -17,8 +17,6 @@ Result<std::unique_ptr<PrefilterObject>> PrefilterObject::load(const PrefilterOp
     std::unique_ptr<prefilter_bpf, SkeletonDeleter> skeleton(prefilter_bpf__open());
     if (!skeleton)
         return Error::from_errno(errno, "open prefilter BPF object");
-    if (int err = bpf_map__set_max_entries(skeleton->maps.fw_deny_v1, options.deny_entries); err)
-        return Error::from_errno(err, "set capacity of " FW_MAP_DENY);
 
     if (!options.pin_dir.empty()) {
         if (auto status = pin_maps_by_name(skeleton->obj, options.pin_dir); !status)
@@ -33,14 +31,19 @@ Result<std::unique_ptr<PrefilterObject>> PrefilterObject::load(const PrefilterOp
         if (auto status = pin_programs(skeleton->obj, options.pin_dir); !status)
             return status.error();
     }
-    return std::unique_ptr<PrefilterObject>(new PrefilterObject(skeleton.release(), options));
+    auto deny = deny_maps_in(skeleton->obj);
+    if (!deny)
+        return deny.error();
+    return std::unique_ptr<PrefilterObject>(
+        new PrefilterObject(skeleton.release(), options, std::move(deny).value()));
 }
 
-PrefilterObject::PrefilterObject(prefilter_bpf* skeleton, PrefilterOptions options)
-    : skeleton_(skeleton), options_(std::move(options)),
-      maps_{typed_view<fw_cidr_key, uint32_t>(skeleton->maps.fw_deny_v1),
-            PerCpuArray<fw_counter_value>(bpf_map__fd(skeleton->maps.fw_xstats_v3),
-                                          FW_MAP_XDP_STATS)} {}
+PrefilterObject::PrefilterObject(prefilter_bpf* skeleton, PrefilterOptions options, DenyMaps deny)
+    : skeleton_(skeleton),
+      options_(std::move(options)), maps_{std::move(deny),
+                                          PerCpuArray<fw_counter_value>(
+                                              bpf_map__fd(skeleton->maps.fw_xstats_v3),
+                                              FW_MAP_XDP_STATS)} {}
 
 PrefilterObject::~PrefilterObject() {
     prefilter_bpf__destroy(skeleton_);

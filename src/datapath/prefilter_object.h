@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Owner of the XDP prefilter object (bpf/prefilter.bpf.c): the deny prefixes and their
-// counters.
+// Owner of the XDP prefilter object (bpf/prefilter.bpf.c): the deny maps (written through
+// DenySets) and the counters.
 #pragma once
 
 #include <filesystem>
@@ -9,6 +9,7 @@
 #include "flowwall/abi.h"
 #include "src/common/result.h"
 #include "src/datapath/counters.h"
+#include "src/datapath/deny_sets.h"
 #include "src/datapath/typed_map.h"
 
 struct prefilter_bpf;
@@ -17,11 +18,10 @@ namespace flowwall::datapath {
 
 struct PrefilterOptions {
     std::filesystem::path pin_dir; // empty: nothing pinned
-    uint32_t deny_entries = FW_DEFAULT_DENY_ENTRIES;
 };
 
 struct PrefilterMaps {
-    TypedMap<fw_cidr_key, uint32_t> deny; // prefix -> id of the list that names it
+    DenyMaps deny; // shared with the firewall object when both are pinned in one directory
     PerCpuArray<fw_counter_value> stats;
 };
 
@@ -37,7 +37,7 @@ public:
     Status unpin();
 
 private:
-    PrefilterObject(prefilter_bpf* skeleton, PrefilterOptions options);
+    PrefilterObject(prefilter_bpf* skeleton, PrefilterOptions options, DenyMaps deny);
 
     prefilter_bpf* skeleton_;
     PrefilterOptions options_;

@@ -16,6 +16,7 @@
 #include <random>
 #include <sstream>
 
+#include "src/datapath/deny_sets.h"
 #include "src/datapath/netns.h"
 #include "src/datapath/prefilter_object.h"
 #include "tests/bpf/firewall_fixture.h"
@@ -208,10 +209,11 @@ protected:
         auto prefilter = datapath::PrefilterObject::load({});
         ASSERT_TRUE(prefilter.ok()) << prefilter.error().to_string();
         prefilter_ = std::move(prefilter).value();
-        for (const char* prefix : {"198.19.66.0/24", "fd00:bad::/32"}) {
-            auto parsed = IpPrefix::parse(prefix).value();
-            ASSERT_TRUE(prefilter_->maps().deny.update(datapath::cidr_key(parsed), 1).ok());
-        }
+        datapath::DenySnapshot lists;
+        for (const char* prefix : {"198.19.66.0/24", "fd00:bad::/32"})
+            lists.entries.push_back({IpPrefix::parse(prefix).value(), {1, 1}});
+        datapath::DenySets deny({prefilter_->maps().deny});
+        ASSERT_TRUE(deny.replace(lists).ok());
     }
 
     // Runs every frame; each verdict must be `pass` or `drop` of that program.

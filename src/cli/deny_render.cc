@@ -115,6 +115,36 @@ std::string render_deny_refresh(const json& answer) {
            std::to_string(answer.at("removed").get<uint64_t>()) + ")\n";
 }
 
+std::string render_outside(const json& outside) {
+    std::ostringstream out;
+    const json& lists = outside.at("deny_lists");
+    out << "\ndeny lists: ";
+    if (lists.is_null())
+        out << "off";
+    else
+        out << lists.at("lists").get<uint64_t>() << " lists, "
+            << lists.at("prefixes").get<uint64_t>() << " prefixes";
+    out << "; uplinks:";
+    if (outside.at("uplinks").empty())
+        out << " none";
+    for (const auto& uplink : outside.at("uplinks"))
+        out << ' ' << uplink.at("name").get<std::string>() << " ("
+            << (uplink.at("xdp_mode").is_string() ? uplink.at("xdp_mode").get<std::string>()
+                                                  : std::string("NO XDP"))
+            << ")";
+    out << "; entities: " << outside.at("entities").get<uint64_t>() << '\n';
+    if (!lists.is_null())
+        for (const auto& failing : lists.at("failing"))
+            out << "  list " << failing.at("name").get<std::string>()
+                << " keeps its last good version: " << failing.at("reason").get<std::string>()
+                << '\n';
+    for (const auto& uplink : outside.at("uplinks"))
+        if (uplink.at("error").is_string())
+            out << "  uplink " << uplink.at("name").get<std::string>() << ": "
+                << uplink.at("error").get<std::string>() << '\n';
+    return out.str();
+}
+
 std::string render_entities(const json& entities) {
     if (entities.empty())
         return "no entities (flowwall entity add NAME PREFIX)\n";

@@ -15,6 +15,8 @@ std::string render_deny_lists(const nlohmann::json& lists);
 std::string render_deny_list(const nlohmann::json& list);
 // The answer of POST /v1/deny/refresh.
 std::string render_deny_refresh(const nlohmann::json& answer);
+// The "outside" part of GET /v1/status: lists, uplinks and their XDP mode, failing feeds.
+std::string render_outside(const nlohmann::json& outside);
 // GET /v1/entities: NAME  PREFIXES
 std::string render_entities(const nlohmann::json& entities);
 

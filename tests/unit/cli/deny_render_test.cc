@@ -66,6 +66,21 @@ TEST(DenyRender, RefreshAnswers) {
         "list a: 10 prefixes in force (+2 -1)\n");
 }
 
+TEST(DenyRender, TheOutsidePartOfStatus) {
+    json outside{{"deny_lists",
+                  {{"lists", 2},
+                   {"prefixes", 10},
+                   {"failing", {{{"name", "tor"}, {"reason", "HTTP 500"}}}}}},
+                 {"uplinks",
+                  {{{"name", "eth0"}, {"xdp_mode", "native"}, {"error", nullptr}},
+                   {{"name", "eth1"}, {"xdp_mode", nullptr}, {"error", "busy"}}}},
+                 {"entities", 1}};
+    EXPECT_EQ(render_outside(outside),
+              "\ndeny lists: 2 lists, 10 prefixes; uplinks: eth0 (native) eth1 (NO XDP); "
+              "entities: 1\n  list tor keeps its last good version: HTTP 500\n  uplink eth1: "
+              "busy\n");
+}
+
 TEST(DenyRender, Entities) {
     EXPECT_EQ(render_entities(json::array(
                   {{{"name", "payments-api"}, {"id", 300}, {"prefixes", {"203.0.113.0/24"}}}})),

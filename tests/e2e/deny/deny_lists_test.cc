@@ -87,6 +87,19 @@ TEST_F(DenyListsE2eTest, AStaticListDropsAndCountsThenLetsGoWhenRemoved) {
     EXPECT_TRUE(reachable());
 }
 
+TEST_F(DenyListsE2eTest, ListsAndTheUplinkSurviveARestart) {
+    ASSERT_TRUE(daemon_->cli({"deny", "create", "mine", "--prefix", outside_v4()}).ok());
+    ASSERT_TRUE(refused());
+    ASSERT_EQ(daemon_->stop(), 0);
+    EXPECT_TRUE(refused()) << "the prefilter stays attached while the daemon is away";
+    daemon_->start();
+    EXPECT_EQ(list("mine").at("prefixes"), 1);
+    EXPECT_TRUE(list("mine").at("in_force").get<bool>());
+    EXPECT_TRUE(refused());
+    ASSERT_TRUE(daemon_->cli({"deny", "delete", "mine"}).ok());
+    EXPECT_TRUE(reachable()) << "the adopted uplink link carries the new state";
+}
+
 TEST_F(DenyListsE2eTest, AFeedIsAppliedKeptThroughFailuresAndFollowsEdits) {
     feed_->set_body("# test feed\n203.0.113.0/24\n" + outside_v4() + "\n");
     ExecResult created = daemon_->cli({"deny", "create", "feed", "--url", feed_->url(), "--refresh",

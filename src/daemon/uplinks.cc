@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/daemon/uplinks.h"
 
+#include "src/datapath/owned_link.h"
 #include "src/datapath/rtnetlink.h"
 
 #include <linux/rtnetlink.h>
@@ -98,6 +99,20 @@ Uplinks::Uplinks(const std::vector<std::string>& names, int prefilter_fd, datapa
                           name, state.error);
         }
         states_.push_back(std::move(state));
+    }
+    // An interface that is no uplink any more (the config or the default routes changed)
+    // loses the prefilter a previous run left there.
+    std::set<std::filesystem::path> owned;
+    for (const auto& name : names)
+        owned.insert(links_dir / ("host-" + name + "-xdp"));
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(links_dir, error)) {
+        if (owned.contains(entry.path()))
+            continue;
+        if (auto detached = datapath::detach_pinned_link(entry.path()); !detached)
+            spdlog::warn("stale uplink pin: {}", detached.error().to_string());
+        else
+            spdlog::info("removed the prefilter of a former uplink ({})", entry.path().string());
     }
 }
 

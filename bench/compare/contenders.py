@@ -193,7 +193,8 @@ class Flowwall(Contender):
         return [self.flowwalld, "--state-dir", os.path.join(self.dir, "state"),
                 "--socket", self.socket, "--bpffs-dir", self.pin_dir,
                 "--audit-log", os.path.join(self.dir, "audit.jsonl"), "--web-listen", "",
-                "--log-level", "warn"]
+                # Never the machine's own uplinks: the comparison runs in namespaces.
+                "--uplinks", "", "--log-level", "warn"]
 
     def cli(self, *args):
         return [self.flowwall, "--socket", self.socket] + list(args)

@@ -29,6 +29,9 @@ void add_query_commands(CLI::App& app, CliContext& context);
 // creates the `model` subcommand.
 void add_control_commands(CLI::App& app, CliContext& context);
 
+// deny list|show|create|add|remove|delete|refresh, entity list|add|remove
+void add_deny_commands(CLI::App& app, CliContext& context);
+
 // "flowwall <command>: <message>" on stderr, returns kExitFailed.
 int fail(const std::string& command, const std::string& message);
 

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
     app.add_option("--socket", context.socket, "flowwalld's control socket")->capture_default_str();
     add_query_commands(app, context);
     add_control_commands(app, context);
+    add_deny_commands(app, context);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& help) {

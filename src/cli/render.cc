@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/cli/render.h"
+#include "src/cli/deny_render.h"
 
 #include <algorithm>
 #include <sstream>
@@ -122,6 +123,8 @@ std::string render_status(const json& status) {
         for (const auto& problem : status.at("capacity").at("problems"))
             out << "  " << text(problem) << '\n';
     }
+    if (status.contains("outside") && status.at("outside").is_object())
+        out << render_outside(status.at("outside"));
     if (status.contains("learning") && !status.at("learning").empty()) {
         std::vector<std::vector<std::string>> rows{
             {"IDENTITY", "MODE", "LEARNING LEFT", "FLOWS", "LAST NEW FLOW"}};

@@ -3,6 +3,8 @@
 #include "src/cluster/store_url.h"
 #include "src/common/duration.h"
 #include "src/common/identity_name.h"
+#include "src/denylist/cidr_entities.h"
+#include "src/denylist/feed_parser.h"
 #include "src/policy/modes.h"
 
 #include <sys/un.h>
@@ -236,6 +238,105 @@ std::string show_attach_mode(const DaemonConfig& config) {
     return "auto";
 }
 
+// "eth0,bond0", "auto" (the interfaces of the default routes) or "" (none).
+Status set_uplinks(DaemonConfig& config, std::string_view text) {
+    config.uplinks.clear();
+    config.uplinks_automatic = text == "auto";
+    if (config.uplinks_automatic || text.empty())
+        return {};
+    while (!text.empty()) {
+        auto comma = text.find(',');
+        std::string_view name = text.substr(0, comma);
+        text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+        if (name.empty() || name.size() > 15 ||
+            name.find_first_of("/ \t") != std::string_view::npos)
+            return reason("is not a list of interface names (e.g. eth0,bond0), auto or empty");
+        config.uplinks.emplace_back(name);
+    }
+    return {};
+}
+
+std::string show_uplinks(const DaemonConfig& config) {
+    if (config.uplinks_automatic)
+        return "auto";
+    std::string text;
+    for (const auto& name : config.uplinks)
+        text += (text.empty() ? "" : ",") + name;
+    return text;
+}
+
+Status set_xdp_mode(DaemonConfig& config, std::string_view text) {
+    if (text == "auto")
+        config.xdp_mode = datapath::XdpMode::automatic;
+    else if (text == "native")
+        config.xdp_mode = datapath::XdpMode::native;
+    else if (text == "generic")
+        config.xdp_mode = datapath::XdpMode::generic;
+    else
+        return reason("is not one of auto, native, generic");
+    return {};
+}
+
+std::string show_xdp_mode(const DaemonConfig& config) {
+    switch (config.xdp_mode) {
+    case datapath::XdpMode::automatic:
+        return "auto";
+    case datapath::XdpMode::native:
+        return "native";
+    case datapath::XdpMode::generic:
+        return "generic";
+    }
+    return "auto";
+}
+
+Status set_allow_prefixes(DaemonConfig& config, std::string_view text) {
+    std::vector<IpPrefix> prefixes;
+    while (!text.empty()) {
+        auto comma = text.find(',');
+        auto prefix = denylist::parse_listed_prefix(text.substr(0, comma));
+        text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+        if (!prefix)
+            return reason("has a bad prefix: " + prefix.error().message);
+        prefixes.push_back(prefix.value());
+    }
+    config.allow_prefixes = std::move(prefixes);
+    return {};
+}
+
+std::string show_allow_prefixes(const DaemonConfig& config) {
+    std::string text;
+    for (const auto& prefix : config.allow_prefixes)
+        text += (text.empty() ? "" : ",") + prefix.to_string();
+    return text;
+}
+
+// "payments-api=203.0.113.0/24,2001:db8::/48;partner=198.51.100.0/24"
+Status set_entities(DaemonConfig& config, std::string_view text) {
+    std::map<std::string, std::vector<IpPrefix>> entities;
+    while (!text.empty()) {
+        auto semicolon = text.find(';');
+        auto entity = denylist::parse_entity_text(text.substr(0, semicolon));
+        text =
+            semicolon == std::string_view::npos ? std::string_view() : text.substr(semicolon + 1);
+        if (!entity)
+            return reason("is not NAME=PREFIX[,PREFIX][;NAME=...]: " + entity.error().message);
+        if (!entities.emplace(entity.value().first, entity.value().second).second)
+            return reason("names entity " + entity.value().first + " twice");
+    }
+    config.entities = std::move(entities);
+    return {};
+}
+
+std::string show_entities(const DaemonConfig& config) {
+    std::string text;
+    for (const auto& [name, prefixes] : config.entities) {
+        text += (text.empty() ? "" : ";") + name + "=";
+        for (size_t i = 0; i < prefixes.size(); ++i)
+            text += (i ? "," : "") + prefixes[i].to_string();
+    }
+    return text;
+}
+
 // Captureless lambdas keep each option's three facts (name, how to set, how to show) on a
 // few adjacent lines.
 const std::vector<ConfigOption> kOptions = {
@@ -328,6 +429,23 @@ const std::vector<ConfigOption> kOptions = {
     {"after-learning", "MODE", "What an identity moves to when its learning ends: alert or block",
      ValueKind::string, set_after_learning,
      [](const DaemonConfig& c) { return std::string(policy::mode_name(c.after_learning)); }},
+    {"deny-lists", "BOOL",
+     "Deny lists, feeds and the XDP prefilter on the uplinks (docs/deny-lists.md): true or false",
+     ValueKind::boolean,
+     [](DaemonConfig& c, std::string_view t) { return set_bool(c.deny_lists, t); },
+     [](const DaemonConfig& c) { return std::string(c.deny_lists ? "true" : "false"); }},
+    {"uplinks", "LIST",
+     "Interfaces that get the XDP prefilter: auto (those of the default routes), a list such "
+     "as eth0,bond0, or empty for none",
+     ValueKind::string, set_uplinks, show_uplinks},
+    {"xdp-mode", "MODE",
+     "XDP on the uplinks: auto (native where the driver has it), native, generic",
+     ValueKind::string, set_xdp_mode, show_xdp_mode},
+    {"allow-prefixes", "LIST",
+     "Prefixes no deny list ever drops, e.g. the management network 192.0.2.0/24",
+     ValueKind::string, set_allow_prefixes, show_allow_prefixes},
+    {"entities", "LIST", "CIDR entities the model can name: NAME=PREFIX[,PREFIX][;NAME=...]",
+     ValueKind::string, set_entities, show_entities},
     {"audit-log", "PATH", "Where alert and block records go (JSON lines, rotated by size)",
      ValueKind::string,
      [](DaemonConfig& c, std::string_view t) { return set_path(c.audit_log, t); },

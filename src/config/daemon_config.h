@@ -11,9 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "src/common/ip_address.h"
 #include "src/common/result.h"
 #include "src/datapath/firewall_object.h"
 #include "src/datapath/tc_attachment.h"
+#include "src/datapath/xdp_attachment.h"
 #include "src/identity/identity_naming.h"
 #include "src/identity/pod_naming.h"
 
@@ -81,6 +83,14 @@ struct DaemonConfig {
     std::filesystem::path etcd_cert;   // TLS: this node's client certificate
     std::filesystem::path etcd_key;    // and its key
     std::chrono::milliseconds cluster_lease_ttl = std::chrono::seconds(15);
+
+    // Deny lists and CIDR entities (docs/deny-lists.md).
+    bool deny_lists = true;           // the XDP prefilter on the uplinks and the lists API
+    bool uplinks_automatic = true;    // "auto": the interfaces of the default routes
+    std::vector<std::string> uplinks; // otherwise these ("": none, XDP not attached)
+    datapath::XdpMode xdp_mode = datapath::XdpMode::automatic; // auto|native|generic
+    std::vector<IpPrefix> allow_prefixes; // never dropped by a deny list (management networks)
+    std::map<std::string, std::vector<IpPrefix>> entities; // NAME -> prefixes (CIDR entities)
 
     bool cleanup = false; // --cleanup (flag only): remove everything flowwall made, exit
 };

@@ -59,13 +59,16 @@ Status remove_recorded_filter(const FilterRecord& record, bool& removed) {
 CleanupReport cleanup_node(const config::DaemonConfig& config) {
     CleanupReport report;
     std::error_code error;
-    auto links_dir = config.bpffs_dir / "links";
-    for (const auto& entry : std::filesystem::directory_iterator(links_dir, error)) {
-        if (auto detached = datapath::detach_pinned_link(entry.path()); !detached) {
-            report.problems.push_back(detached.error().to_string());
-            continue;
+    // links/: the workloads' tcx links; uplinks/: the XDP prefilter on the uplinks.
+    for (const char* dir : {"links", "uplinks"}) {
+        for (const auto& entry :
+             std::filesystem::directory_iterator(config.bpffs_dir / dir, error)) {
+            if (auto detached = datapath::detach_pinned_link(entry.path()); !detached) {
+                report.problems.push_back(detached.error().to_string());
+                continue;
+            }
+            ++report.links_detached;
         }
-        ++report.links_detached;
     }
 
     FilterRecords records(config.bpffs_dir / "filters");

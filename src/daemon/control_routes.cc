@@ -123,6 +123,9 @@ HttpResponse route_control_request(const HttpRequest& request, ControlTargets& t
     const std::string& path = request.target;
     const bool get = request.method == "GET";
     const bool post = request.method == "POST";
+    if (targets.outside)
+        if (auto answer = route_deny_request(request, targets.outside->deny_targets()))
+            return std::move(*answer);
     if (get && path == "/v1/status") {
         json status = status_view(targets.info, *targets.agent.snapshot());
         status["model"] = {{"flows", targets.policy.flow_count()},
@@ -137,6 +140,7 @@ HttpResponse route_control_request(const HttpRequest& request, ControlTargets& t
                                 {"audit_records", targets.events->audit_records()}};
         status["capacity"] = targets.capacity.view();
         status["cluster"] = targets.cluster ? targets.cluster->status_json() : json(nullptr);
+        status["outside"] = targets.outside ? targets.outside->status_view() : json(nullptr);
         return json_response(200, status);
     }
     if (get && path == "/v1/nodes") {

@@ -9,6 +9,7 @@
 #include "src/daemon/api_views.h"
 #include "src/daemon/capacity_watch.h"
 #include "src/daemon/node_agent.h"
+#include "src/daemon/outside_networks.h"
 #include "src/enforcement/event_pump.h"
 #include "src/enforcement/firewall_policy.h"
 
@@ -22,6 +23,7 @@ struct ControlTargets {
     const enforcement::EventPump* events = nullptr; // for counters in status; may be null
     const CapacityWatch& capacity;                  // what the maps could not hold
     const ClusterLink* cluster = nullptr;           // --cluster-store; null: alone
+    OutsideNetworks* outside = nullptr;             // deny lists, uplinks, CIDR entities
 };
 
 // Thread-safe: called on the API server's connection threads.

@@ -11,6 +11,7 @@
 #include "src/daemon/interface_guards.h"
 #include "src/daemon/ipcache_sync.h"
 #include "src/daemon/node_agent.h"
+#include "src/daemon/outside_networks.h"
 #include "src/daemon/web_views.h"
 #include "src/datapath/bpffs.h"
 #include "src/datapath/counters.h"
@@ -161,11 +162,16 @@ int run_daemon(const config::DaemonConfig& config) {
     for (const auto& source : sources)
         source_names.push_back(source->name());
     std::unique_ptr<ClusterLink> cluster; // set before the agent's thread starts
+    // Deny lists, the uplinks' XDP prefilter and CIDR entities (docs/deny-lists.md).
+    auto outside = OutsideNetworks::start(config, maps, registry).value_or_throw();
     NodeAgent::Options agent_options;
-    agent_options.on_published = [&policy, &cluster](const NodeSnapshot& snapshot) {
+    agent_options.on_published = [&policy, &cluster, &outside](const NodeSnapshot& snapshot) {
         if (cluster)
             cluster->local_changed(snapshot);
-        std::vector<std::string> identities;
+        outside->workloads_changed(snapshot);
+        // CIDR entities get a learning window and a mode like identities (left in the
+        // default mode, learn, they would let every local workload reach them for ever).
+        std::vector<std::string> identities = outside->entity_names();
         for (const auto& [name, count] : snapshot.workloads_per_identity)
             identities.push_back(name);
         // Other nodes' identities get a learning window and a mode here too: left without
@@ -205,7 +211,8 @@ int run_daemon(const config::DaemonConfig& config) {
     CapacityWatch capacity(maps, CapacityLimits{config.capacities.policy_entries,
                                                 config.capacities.conntrack_entries,
                                                 config.capacities.event_buffer_bytes});
-    ControlTargets targets{info, agent, *policy, audit_stream, pump.get(), capacity, cluster.get()};
+    ControlTargets targets{info,       agent,    *policy,       audit_stream,
+                           pump.get(), capacity, cluster.get(), outside.get()};
     auto server =
         api::UnixHttpServer::start(config.socket, [&targets](const api::HttpRequest& request) {
             return route_control_request(request, targets);
@@ -216,11 +223,15 @@ int run_daemon(const config::DaemonConfig& config) {
     std::unique_ptr<web::WebServer> web_server;
     if (!config.web_listen.empty()) {
         web::WebRoutes routes;
-        routes.metrics = [&web_targets, &cluster] {
-            return gather_metrics(web_targets) + (cluster ? cluster->metrics_text() : "");
+        routes.metrics = [&web_targets, &cluster, &outside] {
+            return gather_metrics(web_targets) + (cluster ? cluster->metrics_text() : "") +
+                   outside->metrics_text();
         };
-        routes.health = [&web_targets, &cluster] {
+        routes.health = [&web_targets, &cluster, &outside] {
             auto health = gather_health(web_targets);
+            // Degraded too: a feed that keeps its last good version still protects.
+            for (const auto& problem : outside->problems())
+                health.text = "degraded: " + problem + "\n" + health.text;
             // Degraded, not unhealthy: the node enforces on without the store, and a
             // liveness probe must not restart every node of a cluster when etcd is away.
             if (auto problem = cluster ? cluster->problem() : std::nullopt)
@@ -245,6 +256,7 @@ int run_daemon(const config::DaemonConfig& config) {
     }
     std::jthread agent_thread([&](std::stop_token stop) { agent.run(stop); });
     std::jthread pump_thread([&](std::stop_token stop) { pump->run(stop); });
+    std::jthread outside_thread([&](std::stop_token stop) { outside->run(stop); });
     std::jthread policy_thread([&](std::stop_token stop) {
         // Nothing notifies `tick`: it only wakes for a stop request, after a second, or
         // when a learning window ends.
@@ -294,6 +306,8 @@ int run_daemon(const config::DaemonConfig& config) {
     audit_stream.close(); // ends `events --follow` streams so the server can stop
     server.reset();
     web_server.reset();
+    outside_thread.request_stop(); // a download in progress ends within a moment
+    outside_thread.join();
     pump_thread.request_stop();
     pump_thread.join();
     policy_thread.request_stop();
@@ -316,7 +330,7 @@ int run_cleanup(const config::DaemonConfig& config) {
         return 1;
     }
     CleanupReport report = cleanup_node(config);
-    spdlog::info("cleanup: {} tcx links detached, {} tc filters removed, pins {}",
+    spdlog::info("cleanup: {} links detached (tcx and XDP), {} tc filters removed, pins {}",
                  report.links_detached, report.filters_removed,
                  report.pins_removed ? "removed" : "not present");
     for (const auto& problem : report.problems)

@@ -8,4 +8,5 @@ set(FLOWWALL_FUZZ_TARGETS
   control_request
   docker_api
   cri_api
-  store_value)
+  store_value
+  deny_feed)

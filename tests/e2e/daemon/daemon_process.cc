@@ -83,6 +83,10 @@ std::vector<std::string> DaemonProcess::base_args() const {
             (dir_ / "audit.jsonl").string(),
             "--web-listen",
             "127.0.0.1:0",
+            // The XDP prefilter goes on no uplink unless a test names one (--uplinks in its
+            // arguments): never on the machine's own default-route interfaces.
+            "--uplinks",
+            "",
             "--log-level",
             "debug"};
 }

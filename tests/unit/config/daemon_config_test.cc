@@ -389,3 +389,43 @@ TEST(DaemonConfig, LearningOptions) {
 
 } // namespace
 } // namespace flowwall::config
+
+namespace flowwall::config {
+namespace {
+
+TEST(DaemonConfig, DenyListOptions) {
+    DaemonConfig config;
+    EXPECT_TRUE(config.uplinks_automatic);
+    auto status = apply_config_json(R"({"uplinks": "eth0,bond0", "xdp-mode": "generic",
+        "allow-prefixes": "192.0.2.0/24,2001:db8::/32",
+        "entities": "payments-api=203.0.113.0/24,2001:db8:5::/48;partner=198.51.100.0/24"})",
+                                    "test", config);
+    ASSERT_TRUE(status.ok()) << status.error().message;
+    EXPECT_FALSE(config.uplinks_automatic);
+    EXPECT_EQ(config.uplinks, (std::vector<std::string>{"eth0", "bond0"}));
+    EXPECT_EQ(config.xdp_mode, datapath::XdpMode::generic);
+    ASSERT_EQ(config.allow_prefixes.size(), 2u);
+    EXPECT_EQ(config.allow_prefixes[1].to_string(), "2001:db8::/32");
+    ASSERT_EQ(config.entities.size(), 2u);
+    EXPECT_EQ(config.entities.at("payments-api").size(), 2u);
+    // Printed and read back unchanged.
+    DaemonConfig reread;
+    auto text = config_to_json(config);
+    ASSERT_TRUE(apply_config_json(text, "printed", reread).ok()) << text;
+    EXPECT_EQ(config_to_json(reread), text);
+    ASSERT_TRUE(apply_config_json(R"({"uplinks": ""})", "test", reread).ok());
+    EXPECT_FALSE(reread.uplinks_automatic);
+    EXPECT_TRUE(reread.uplinks.empty());
+
+    for (const char* bad :
+         {R"({"uplinks": "eth0,,x"})", R"({"xdp-mode": "fast"})",
+          R"({"allow-prefixes": "192.0.2.1/24"})", R"({"entities": "world=203.0.113.0/24"})",
+          R"({"entities": "a=203.0.113.0/24;a=198.51.100.0/24"})", R"({"entities": "a"})"}) {
+        DaemonConfig untouched;
+        auto refused = apply_config_json(bad, "test", untouched);
+        EXPECT_FALSE(refused.ok()) << bad;
+    }
+}
+
+} // namespace
+} // namespace flowwall::config

@@ -7,6 +7,7 @@
 #include <linux/bpf.h>
 #include <unistd.h>
 
+#include "src/common/unique_fd.h"
 #include "src/datapath/bpffs.h"
 #include "src/datapath/cidr_entities.h"
 #include "src/datapath/deny_sets.h"
@@ -172,12 +173,19 @@ TEST(DenyPinned, FirewallAndPrefilterShareTheListsAcrossRestarts) {
     } cleanup{dir};
     auto syn_in = PacketBuilder::tcp(listed_v4, 40000, web.v4, 443, TcpFlags::syn).build();
     {
+        // What an ABI-2 node left: its single deny trie, which the prefilter's load unpins.
+        UniqueFd old_trie(bpf_map_create(BPF_MAP_TYPE_ARRAY, "fw_deny_v1", 4, 4, 1, nullptr));
+        ASSERT_TRUE(old_trie.valid());
+        ASSERT_EQ(bpf_obj_pin(old_trie.get(), (dir / "fw_deny_v1").c_str()), 0);
+    }
+    {
         datapath::FirewallOptions options;
         options.pin_dir = dir;
         auto firewall = datapath::FirewallObject::load(options);
         ASSERT_TRUE(firewall.ok()) << firewall.error().to_string();
         auto prefilter = datapath::PrefilterObject::load({dir});
         ASSERT_TRUE(prefilter.ok()) << prefilter.error().to_string();
+        EXPECT_FALSE(std::filesystem::exists(dir / "fw_deny_v1"));
         datapath::DenySets deny({firewall.value()->maps().deny, prefilter.value()->maps().deny});
         ASSERT_TRUE(deny.replace({{{prefix("198.19.66.0/24"), DenyLists{1, 0}}}}).ok());
         EXPECT_EQ(datapath::test_run(prefilter.value()->program_fd(), syn_in).value().retval,

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/datapath/prefilter_object.h"
 
+#include <filesystem>
+#include <system_error>
+
 #include "prefilter.skel.h"
 #include "src/datapath/object_loading.h"
 
@@ -30,6 +33,10 @@ Result<std::unique_ptr<PrefilterObject>> PrefilterObject::load(const PrefilterOp
             return migrated.error();
         if (auto status = pin_programs(skeleton->obj, options.pin_dir); !status)
             return status.error();
+        // The single deny trie of ABI 2 has no successor of its name (the deny lists replaced
+        // it, bpf/lib/deny.h): nothing reads it any more, and it would stay pinned for ever.
+        std::error_code ignored;
+        std::filesystem::remove(options.pin_dir / "fw_deny_v1", ignored);
     }
     auto deny = deny_maps_in(skeleton->obj);
     if (!deny)

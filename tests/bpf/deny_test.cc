@@ -4,8 +4,14 @@
 // deny_listed, counted per list and reported like other drops, whatever the model says; the
 // allow set and the ipcache (workloads, the node) win. And CIDR entities: an address no
 // workload owns takes the identity of the longest entity prefix that holds it.
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include "src/common/unique_fd.h"
+#include "src/datapath/bpffs.h"
 #include "src/datapath/cidr_entities.h"
 #include "src/datapath/deny_sets.h"
+#include "src/datapath/prefilter_object.h"
 #include "tests/bpf/firewall_fixture.h"
 
 namespace flowwall::testing {
@@ -152,6 +158,67 @@ TEST_F(Deny, CidrEntitiesLongestPrefixWins) {
         send(PacketBuilder::tcp(web.v4, 40005, Address::v4("198.19.130.9"), 8443, TcpFlags::syn)),
         Verdict::drop);
     EXPECT_EQ(entities.entries().size(), 3u);
+}
+
+// Pinned in one directory, the firewall and the prefilter share the deny maps: one DenySets
+// write reaches both programs, and a restarted daemon (new objects, same pins) finds the live
+// generation and can change it in place.
+TEST(DenyPinned, FirewallAndPrefilterShareTheListsAcrossRestarts) {
+    FLOWWALL_REQUIRE_ROOT("pins BPF maps under /sys/fs/bpf");
+    const std::filesystem::path dir = "/sys/fs/bpf/flowwall-deny-test-" + std::to_string(getpid());
+    ASSERT_TRUE(datapath::ensure_bpffs_dir(dir).ok());
+    struct Cleanup {
+        std::filesystem::path dir;
+        ~Cleanup() { EXPECT_TRUE(datapath::remove_pin_tree(dir).ok()); }
+    } cleanup{dir};
+    auto syn_in = PacketBuilder::tcp(listed_v4, 40000, web.v4, 443, TcpFlags::syn).build();
+    {
+        // What an ABI-2 node left: its single deny trie, which the prefilter's load unpins.
+        UniqueFd old_trie(bpf_map_create(BPF_MAP_TYPE_ARRAY, "fw_deny_v1", 4, 4, 1, nullptr));
+        ASSERT_TRUE(old_trie.valid());
+        ASSERT_EQ(bpf_obj_pin(old_trie.get(), (dir / "fw_deny_v1").c_str()), 0);
+    }
+    {
+        datapath::FirewallOptions options;
+        options.pin_dir = dir;
+        auto firewall = datapath::FirewallObject::load(options);
+        ASSERT_TRUE(firewall.ok()) << firewall.error().to_string();
+        auto prefilter = datapath::PrefilterObject::load({dir});
+        ASSERT_TRUE(prefilter.ok()) << prefilter.error().to_string();
+        EXPECT_FALSE(std::filesystem::exists(dir / "fw_deny_v1"));
+        datapath::DenySets deny({firewall.value()->maps().deny, prefilter.value()->maps().deny});
+        ASSERT_TRUE(deny.replace({{{prefix("198.19.66.0/24"), DenyLists{1, 0}}}}).ok());
+        EXPECT_EQ(datapath::test_run(prefilter.value()->program_fd(), syn_in).value().retval,
+                  static_cast<uint32_t>(XDP_DROP));
+        EXPECT_EQ(verdict_of(datapath::test_run(
+                                 firewall.value()->program_fd(FirewallProgram::to_workload), syn_in)
+                                 .value()
+                                 .retval),
+                  Verdict::drop);
+        // Both programs counted into the one per-list counter.
+        EXPECT_EQ(deny.counters()[1].packets, 2u);
+    }
+    datapath::FirewallOptions options;
+    options.pin_dir = dir;
+    auto firewall = datapath::FirewallObject::load(options);
+    ASSERT_TRUE(firewall.ok()) << firewall.error().to_string();
+    datapath::DenySets deny({firewall.value()->maps().deny});
+    EXPECT_EQ(deny.size(), 1u);
+    EXPECT_EQ(deny.counters()[1].packets, 2u);
+    auto run = [&](const std::vector<uint8_t>& frame) {
+        return verdict_of(
+            datapath::test_run(firewall.value()->program_fd(FirewallProgram::to_workload), frame)
+                .value()
+                .retval);
+    };
+    EXPECT_EQ(run(syn_in), Verdict::drop);
+    datapath::DenyDiff diff;
+    diff.erase = {prefix("198.19.66.0/24")};
+    diff.put = {{prefix("198.19.67.0/24"), DenyLists{2, 0}}};
+    ASSERT_TRUE(deny.apply(diff).ok());
+    EXPECT_EQ(run(syn_in), Verdict::pass);
+    EXPECT_EQ(run(PacketBuilder::tcp(unlisted_v4, 40000, web.v4, 443, TcpFlags::syn).build()),
+              Verdict::drop);
 }
 
 } // namespace

@@ -41,8 +41,8 @@ static __always_inline int fw_icmp_is_error(const struct fw_packet* pkt) {
  * at least 8 bytes of its transport header (RFC 792, 4443). 0 when it is not there. */
 static __always_inline int fw_quoted_tuple(void* quote, void* data_end, __u8 family,
                                            struct fw_tuple* inner) {
-    void* l4;
-    __u8 protocol;
+    void* l4 = quote;
+    __u8 protocol = 0;
 
     if (family == FW_FAMILY_IPV4) {
         struct iphdr* ip = quote;

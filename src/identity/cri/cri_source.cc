@@ -54,6 +54,8 @@ void CriSource::run(WorkloadSink& sink, std::stop_token stop) {
                                          .backoff_max = options_.backoff_max},
                 [this] { wake(); }, [this](EventWatchState state) { events_state_ = state; },
                 watch_stop);
+            if (!watch_stop.stop_requested() && events_state_ == EventWatchState::unsupported)
+                follow_cri_events(watch_stop);
         });
     } else {
         events_state_ = EventWatchState::unsupported;
@@ -107,8 +109,45 @@ Status CriSource::sync_and_poll(WorkloadSink& sink, std::stop_token stop, Source
 
 std::chrono::milliseconds CriSource::regular_poll_interval() const {
     // With events, a poll only repairs what an event could not announce: less often.
-    return events_state_.load() == EventWatchState::following ? options_.poll_interval_with_events
-                                                              : options_.poll_interval;
+    const auto state = events_state_.load();
+    return state == EventWatchState::following || state == EventWatchState::following_cri
+               ? options_.poll_interval_with_events
+               : options_.poll_interval;
+}
+
+void CriSource::follow_cri_events(std::stop_token stop) {
+    // Its own channel: a stream that stays open must not share the deadline-bound calls'.
+    CriClient events_client(CriClient::Options{.socket_path = options_.socket_path,
+                                               .timeout = options_.request_timeout});
+    auto backoff = options_.backoff_min;
+    while (!stop.stop_requested()) {
+        // Re-subscribed now and then, so that a stream a runtime silently dropped is noticed.
+        Status followed = events_client.follow_container_events(
+            [this](const runtime::v1::ContainerEventResponse&) {
+                events_state_ = EventWatchState::following_cri;
+                wake();
+            },
+            stop, std::chrono::steady_clock::now() + std::chrono::minutes(5));
+        if (stop.stop_requested())
+            return;
+        if (followed) {
+            backoff = options_.backoff_min;
+            continue;
+        }
+        if (followed.error().errnum == kUnimplemented) {
+            spdlog::info("cri: the runtime offers no container events either ({}); polling only",
+                         followed.error().message);
+            events_state_ = EventWatchState::unsupported;
+            return;
+        }
+        // The runtime restarting: polls go on meanwhile, at the interval without events.
+        events_state_ = EventWatchState::unsupported;
+        spdlog::debug("cri: container events ended ({}); again in {} ms", followed.error().message,
+                      backoff.count());
+        if (!sleep_unless_stopped(backoff, stop))
+            return;
+        backoff = std::min(backoff * 2, options_.backoff_max);
+    }
 }
 
 bool CriSource::wait_for_change(std::chrono::milliseconds duration, std::stop_token stop,
@@ -132,6 +171,9 @@ std::string CriSource::events_note() const {
     switch (events_state_.load()) {
     case EventWatchState::following:
         return "containerd task events, polling every " +
+               std::to_string(options_.poll_interval_with_events.count()) + " ms";
+    case EventWatchState::following_cri:
+        return "CRI container events, polling every " +
                std::to_string(options_.poll_interval_with_events.count()) + " ms";
     case EventWatchState::unsupported:
         return "no runtime events, polling every " +
@@ -252,10 +294,14 @@ Status CriSource::list_all(WorkloadSink& sink, SourceHealth& health) {
     sink.replace_all(kSource, std::move(workloads));
     health.state = SourceState::synced;
     health.last_sync = std::chrono::system_clock::now();
-    health.message = std::to_string(pods.value().size()) + " ready pods, " + std::to_string(count) +
-                     " with a network of their own (" + events_note() + ")";
+    health.message = health_message(pods.value().size(), count);
     sink.health(kSource, health);
     return {};
+}
+
+std::string CriSource::health_message(size_t ready_pods, size_t guarded) const {
+    return std::to_string(ready_pods) + " ready pods, " + std::to_string(guarded) +
+           " with a network of their own (" + events_note() + ")";
 }
 
 Status CriSource::poll_once(WorkloadSink& sink, SourceHealth& health) {
@@ -293,6 +339,15 @@ Status CriSource::poll_once(WorkloadSink& sink, SourceHealth& health) {
         }
     }
     forget_stopped_containers(pods.value());
+    // Counts and the way changes are followed (events may start or stop) stay current in
+    // `status`; reported only when they changed.
+    const auto guarded = std::count_if(known_.begin(), known_.end(),
+                                       [](const auto& pod) { return pod.second.reported; });
+    if (std::string message = health_message(pods.value().size(), guarded);
+        message != health.message) {
+        health.message = std::move(message);
+        sink.health(kSource, health);
+    }
     return {};
 }
 

@@ -71,7 +71,11 @@ private:
     // Waits up to `duration` or until an event wakes it (true); false only on stop.
     bool wait_for_change(std::chrono::milliseconds duration, std::stop_token stop, bool& woken);
     void wake();
+    // CRI's GetContainerEvents as the wake-up, for runtimes without containerd's events
+    // service; returns when stopped or when the runtime does not offer it either.
+    void follow_cri_events(std::stop_token stop);
     std::string events_note() const;
+    std::string health_message(size_t ready_pods, size_t guarded) const;
     std::chrono::milliseconds regular_poll_interval() const;
 
     Options options_;

@@ -6,7 +6,9 @@
 // (containerd.services.events.v1.Events/Subscribe, on the same socket) is what it offers.
 // Events only wake the source: what is reported is what the next listing says, so a late,
 // lost or duplicated event cannot leave a wrong record. On a runtime without that service
-// (CRI-O) the watch ends at once and the source polls alone.
+// (CRI-O) the watch ends at once; the source then follows CRI's own GetContainerEvents
+// stream where the runtime offers it (CriSource::follow_cri_events), and polls alone where
+// it does not.
 #pragma once
 
 #include <chrono>
@@ -16,7 +18,9 @@
 
 namespace flowwall::identity::cri {
 
-enum class EventWatchState { connecting, following, unsupported };
+// following: containerd's task events; following_cri: CRI's GetContainerEvents (CRI-O,
+// containerd >= 1.7 when its events service is not reachable); unsupported: neither.
+enum class EventWatchState { connecting, following, following_cri, unsupported };
 
 struct RuntimeEventWatchOptions {
     std::string socket_path;

@@ -112,6 +112,47 @@ TEST(CriSource, APodIsReportedOnceItsFirstContainerRuns) {
     EXPECT_EQ(sink.workload("cri/p1")->identity, "shop/mysql");
 }
 
+// CRI-O and containerd >= 1.7 stream GetContainerEvents; no runtime here offers it (Debian
+// 12's containerd is 1.6, without the call), so only the fake shows that the source follows
+// it. With the regular polls an hour apart, only an event can bring the new pod in.
+TEST(CriSource, FollowsCriContainerEventsWhereTheRuntimeOffersThem) {
+    FakeCriRuntime fake;
+    fake.offer_container_events(true);
+    auto options = options_for(fake);
+    options.poll_interval = std::chrono::hours(1);
+    options.poll_interval_with_events = std::chrono::hours(1);
+    options.resync_interval = std::chrono::hours(2);
+    RecordingSink sink;
+    Running running(options, sink);
+    ASSERT_TRUE(sink.wait_for(synced));
+    // The stream is open once the runtime counted the call; an event before it would be lost
+    // to this test (the source itself would catch it at the next poll).
+    for (int i = 0; i < 250 && fake.calls("GetContainerEvents") == 0; ++i)
+        std::this_thread::sleep_for(20ms);
+    ASSERT_GT(fake.calls("GetContainerEvents"), 0);
+    std::this_thread::sleep_for(100ms);
+
+    fake.set_pod(pod("p1", "198.18.1.2", "docker.io/library/mysql:5.7"));
+    ASSERT_TRUE(sink.wait_for([](const auto& v) { return v.state.contains("cri/p1"); }, 10s))
+        << "the pod was not reported: the source did not follow GetContainerEvents";
+    sink.inspect([](const RecordingSink::View& v) {
+        EXPECT_NE(v.health->message.find("CRI container events"), std::string::npos)
+            << v.health->message;
+    });
+}
+
+TEST(CriSource, WithoutAnyRuntimeEventsItPolls) {
+    FakeCriRuntime fake; // GetContainerEvents answers UNIMPLEMENTED, as containerd 1.6 does
+    RecordingSink sink;
+    Running running(options_for(fake), sink);
+    ASSERT_TRUE(sink.wait_for(synced));
+    fake.set_pod(pod("p1", "198.18.1.2", "docker.io/library/mysql:5.7"));
+    ASSERT_TRUE(sink.wait_for([](const auto& v) { return v.state.contains("cri/p1"); }));
+    for (int i = 0; i < 250 && fake.calls("GetContainerEvents") == 0; ++i)
+        std::this_thread::sleep_for(20ms);
+    EXPECT_EQ(fake.calls("GetContainerEvents"), 1) << "UNIMPLEMENTED is not asked again";
+}
+
 TEST(CriSource, RuntimeGoneIsReportedAndTheReturnResyncsWithoutStaleEntries) {
     FakeCriRuntime fake;
     fake.set_pod(pod("p1", "198.18.1.2", "docker.io/library/mysql:5.7"));

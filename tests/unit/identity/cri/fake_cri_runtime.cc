@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <condition_variable>
 #include <stdexcept>
 
 namespace flowwall::testing {
@@ -14,12 +15,39 @@ namespace v1 = runtime::v1;
 class FakeCriRuntime::Service final : public v1::RuntimeService::Service {
 public:
     void set_pod(FakePod pod) {
-        std::lock_guard lock(mutex_);
-        pods_[pod.id] = std::move(pod);
+        {
+            std::lock_guard lock(mutex_);
+            for (const auto& container : pod.containers)
+                events_.push_back(container.id);
+            pods_[pod.id] = std::move(pod);
+        }
+        events_cv_.notify_all();
     }
     void remove_pod(const std::string& id) {
+        {
+            std::lock_guard lock(mutex_);
+            if (auto found = pods_.find(id); found != pods_.end())
+                for (const auto& container : found->second.containers)
+                    events_.push_back(container.id);
+            pods_.erase(id);
+        }
+        events_cv_.notify_all();
+    }
+    void offer_container_events(bool offered) {
         std::lock_guard lock(mutex_);
-        pods_.erase(id);
+        events_offered_ = offered;
+    }
+    // Ends open event streams, so that a server shutdown does not wait for them.
+    void close_streams() {
+        {
+            std::lock_guard lock(mutex_);
+            closing_ = true;
+        }
+        events_cv_.notify_all();
+    }
+    void reopen() {
+        std::lock_guard lock(mutex_);
+        closing_ = false;
     }
     int calls(const std::string& method) const {
         std::lock_guard lock(mutex_);
@@ -126,6 +154,32 @@ public:
         return {grpc::StatusCode::NOT_FOUND, "no such container"};
     }
 
+    // As CRI-O and containerd >= 1.7 answer it: one event per container change, streamed
+    // until the client goes away. Off by default, as on containerd 1.6 (UNIMPLEMENTED).
+    grpc::Status
+    GetContainerEvents(grpc::ServerContext* context, const v1::GetEventsRequest*,
+                       grpc::ServerWriter<v1::ContainerEventResponse>* writer) override {
+        count("GetContainerEvents");
+        std::unique_lock lock(mutex_);
+        if (!events_offered_)
+            return {grpc::StatusCode::UNIMPLEMENTED, "unknown method GetContainerEvents"};
+        size_t sent = events_.size(); // only what happens from now on
+        while (!closing_ && !context->IsCancelled()) {
+            events_cv_.wait_for(lock, std::chrono::milliseconds(20));
+            while (sent < events_.size()) {
+                v1::ContainerEventResponse event;
+                event.set_container_id(events_[sent++]);
+                event.set_container_event_type(v1::CONTAINER_STARTED_EVENT);
+                lock.unlock();
+                const bool written = writer->Write(event);
+                lock.lock();
+                if (!written)
+                    return grpc::Status::OK;
+            }
+        }
+        return grpc::Status::OK;
+    }
+
 private:
     void count(const std::string& method) {
         std::lock_guard lock(mutex_);
@@ -133,8 +187,12 @@ private:
     }
 
     mutable std::mutex mutex_;
+    std::condition_variable events_cv_;
     std::map<std::string, FakePod> pods_;
     std::map<std::string, int> calls_;
+    std::vector<std::string> events_; // container ids, in the order they changed
+    bool events_offered_ = false;
+    bool closing_ = false;
 };
 
 FakeCriRuntime::FakeCriRuntime() : service_(std::make_unique<Service>()) {
@@ -158,6 +216,7 @@ void FakeCriRuntime::start() {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("unix://" + socket_path_, grpc::InsecureServerCredentials());
     builder.RegisterService(service_.get());
+    service_->reopen();
     server_ = builder.BuildAndStart();
     if (!server_)
         throw std::runtime_error("the fake CRI runtime cannot listen on " + socket_path_);
@@ -166,6 +225,7 @@ void FakeCriRuntime::start() {
 void FakeCriRuntime::stop() {
     if (!server_)
         return;
+    service_->close_streams();
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
     server_->Wait();
     server_.reset();
@@ -178,6 +238,9 @@ void FakeCriRuntime::set_pod(FakePod pod) {
 }
 void FakeCriRuntime::remove_pod(const std::string& id) {
     service_->remove_pod(id);
+}
+void FakeCriRuntime::offer_container_events(bool offered) {
+    service_->offer_container_events(offered);
 }
 int FakeCriRuntime::calls(const std::string& method) const {
     return service_->calls(method);

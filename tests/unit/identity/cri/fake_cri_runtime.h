@@ -48,6 +48,9 @@ public:
 
     void set_pod(FakePod pod);
     void remove_pod(const std::string& id);
+    // Answer CRI's GetContainerEvents with a stream (as CRI-O and containerd >= 1.7 do)
+    // instead of UNIMPLEMENTED (containerd 1.6). Streams opened later see it.
+    void offer_container_events(bool offered);
     // The runtime goes away (socket closed and removed) and comes back on the same path.
     void stop();
     void start();

@@ -17,7 +17,8 @@ import time
 LOCK_PATH = "/run/lock/flowwall-bench.lock"
 PREFIX = "fwcmp"  # netns "fwcmp<pid>-<lab>-<workload>", pins /sys/fs/bpf/fwcmp<pid>-<n>
 
-# Executables that are benchmarks or load generators: the project's own, and common ones.
+# Executables that are benchmarks or load generators: the project's own, and common ones. Only
+# names to look for among running processes (nothing here runs them or needs them installed).
 BENCHMARKS = {"datapath_bench", "docker_start_bench", "mode_switch_bench", "learning_bench",
               "compare_server", "compare_connect_rate", "compare_rr_latency", "compare_probe",
               "iperf3", "iperf", "netperf", "netserver", "sockperf", "wrk", "ab", "stress-ng",

@@ -25,7 +25,7 @@ json feed_list() {
             {"kernel_error", nullptr},
             {"last_error", "feed http://127.0.0.1:8080/tor.txt answered HTTP 500"},
             {"refresh_failures", 3},
-            {"covers_protected", {"10.0.0.0/8 covers 10.1.2.3/32"}},
+            {"covers_protected", {"198.18.0.0/16 covers 198.18.2.3/32"}},
             {"last_parse", {{"bad_lines", 1}, {"bad_lines_summary", "1 bad line (line 3 'x': y)"}}},
             {"entries", {"198.51.100.21/32"}},
             {"entries_truncated", true}};
@@ -51,7 +51,7 @@ TEST(DenyRender, OneListShowsFeedParseOverlapsAndEntries) {
           "feed:       http://127.0.0.1:8080/tor.txt (format tor, "
           "every 30m)",
           "3 refreshes not applied", "bad lines:  1 bad line (line 3 'x': y)",
-          "10.0.0.0/8 covers 10.1.2.3/32", "  198.51.100.21/32", "--limit N"})
+          "198.18.0.0/16 covers 198.18.2.3/32", "  198.51.100.21/32", "--limit N"})
         EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n" << text;
 }
 

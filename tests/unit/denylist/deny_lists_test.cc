@@ -236,15 +236,16 @@ TEST_F(DenyListsTest, AFailedKernelApplyKeepsThePreviousVersionAndSaysSo) {
 }
 
 TEST_F(DenyListsTest, AListCoveringProtectedAddressesSaysSo) {
-    guarded = {IpPrefix::parse("10.1.2.3").value(), IpPrefix::parse("198.18.0.0/15").value()};
+    guarded = {IpPrefix::parse("198.18.2.3").value(), IpPrefix::parse("198.19.0.0/16").value()};
     auto lists = open();
     auto created = lists->create(
-        {{"name", "level1"}, {"prefixes", {"10.0.0.0/8", "198.18.7.0/24", "203.0.113.0/24"}}});
+        {{"name", "level1"}, {"prefixes", {"198.18.0.0/16", "198.19.7.0/24", "203.0.113.0/24"}}});
     ASSERT_TRUE(created.ok());
     EXPECT_EQ(created.value().at("covers_protected"),
-              json({"10.0.0.0/8 covers 10.1.2.3/32", "198.18.7.0/24 covers 198.18.0.0/15"}));
+              json({"198.18.0.0/16 covers 198.18.2.3/32", "198.19.7.0/24 covers 198.19.0.0/16"}));
     // Allow lists are not a threat to anyone.
-    auto allow = lists->create({{"name", "mgmt"}, {"role", "allow"}, {"prefixes", {"10.0.0.0/8"}}});
+    auto allow =
+        lists->create({{"name", "mgmt"}, {"role", "allow"}, {"prefixes", {"198.18.0.0/16"}}});
     EXPECT_TRUE(allow.value().at("covers_protected").empty());
 }
 

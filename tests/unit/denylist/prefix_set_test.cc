@@ -55,12 +55,13 @@ TEST(PrefixSet, FoldKeepsDisjointOutermostPrefixes) {
 }
 
 TEST(PrefixSet, FoldHandlesNestedChainsAfterALaterSibling) {
-    // 10/8 contains 10.1/16 contains 10.1.1/24; 11/8 after them. A naive "compare with the
-    // previous element" fold would keep 10.1.1.0/24 after dropping 10.1.0.0/16.
-    std::vector<IpPrefix> prefixes{p("10.1.1.0/24"), p("11.0.0.0/8"), p("10.1.0.0/16"),
-                                   p("10.0.0.0/8"), p("10.255.0.0/16")};
+    // 198.18/15 contains 198.18/16 contains 198.18.1/24; 203.0.113/24 after them. A naive
+    // "compare with the previous element" fold would keep 198.18.1.0/24 after dropping
+    // 198.18.0.0/16.
+    std::vector<IpPrefix> prefixes{p("198.18.1.0/24"), p("203.0.113.0/24"), p("198.18.0.0/16"),
+                                   p("198.18.0.0/15"), p("198.19.0.0/16")};
     auto counts = fold(prefixes);
-    EXPECT_EQ(strings(prefixes), (std::vector<std::string>{"10.0.0.0/8", "11.0.0.0/8"}));
+    EXPECT_EQ(strings(prefixes), (std::vector<std::string>{"198.18.0.0/15", "203.0.113.0/24"}));
     EXPECT_EQ(counts.covered, 3u);
     EXPECT_EQ(counts.duplicates, 0u);
 }
@@ -77,15 +78,15 @@ TEST(PrefixSet, DiffNamesWhatWasAddedAndRemoved) {
 }
 
 TEST(PrefixSet, OverlapsFindCoveringAndCoveredPrefixes) {
-    auto list = set({"10.0.0.0/8", "198.18.5.0/24", "198.18.9.9", "203.0.113.0/24"});
-    auto guarded = set({"10.1.2.3", "198.18.0.0/16", "192.0.2.1"});
+    auto list = set({"198.18.0.0/16", "198.19.5.0/24", "198.19.9.9", "203.0.113.0/24"});
+    auto guarded = set({"198.18.2.3", "198.19.0.0/16", "192.0.2.1"});
     auto found = overlaps(list, guarded);
     ASSERT_EQ(found.size(), 3u);
-    EXPECT_EQ(found[0].listed.to_string(), "10.0.0.0/8");
-    EXPECT_EQ(found[0].protected_prefix.to_string(), "10.1.2.3/32");
-    EXPECT_EQ(found[1].listed.to_string(), "198.18.5.0/24");
-    EXPECT_EQ(found[2].listed.to_string(), "198.18.9.9/32");
-    EXPECT_EQ(found[2].protected_prefix.to_string(), "198.18.0.0/16");
+    EXPECT_EQ(found[0].listed.to_string(), "198.18.0.0/16");
+    EXPECT_EQ(found[0].protected_prefix.to_string(), "198.18.2.3/32");
+    EXPECT_EQ(found[1].listed.to_string(), "198.19.5.0/24");
+    EXPECT_EQ(found[2].listed.to_string(), "198.19.9.9/32");
+    EXPECT_EQ(found[2].protected_prefix.to_string(), "198.19.0.0/16");
     EXPECT_TRUE(overlaps(set({"203.0.113.0/24"}), guarded).empty());
     EXPECT_EQ(overlaps(list, guarded, 1).size(), 1u);
 }

@@ -25,7 +25,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <random>
 #include <sstream>
@@ -218,19 +217,6 @@ double mean_ns(int program_fd, const std::vector<std::vector<uint8_t>>& frames,
     return rounds[rounds.size() / 2];
 }
 
-uint64_t memlock_of(int fd) {
-    std::ifstream fdinfo("/proc/self/fdinfo/" + std::to_string(fd));
-    std::string field;
-    while (fdinfo >> field) {
-        if (field == "memlock:") {
-            uint64_t bytes = 0;
-            fdinfo >> bytes;
-            return bytes;
-        }
-    }
-    return 0;
-}
-
 double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -274,7 +260,7 @@ SizeResult run_size(uint32_t size, int empty_fd, const Settings& settings,
             throw std::runtime_error("fill the reference trie");
     }
     result.trie_load_ms = ms_since(start);
-    result.trie_memory_bytes = memlock_of(trie_fd);
+    result.trie_memory_bytes = flowwall::datapath::map_memory_bytes(trie_fd);
 
     // Only inbound entries drop in XDP: listed sources come from those.
     std::vector<DenyEntry> inbound;

@@ -183,19 +183,6 @@ uint32_t map_id(int fd) {
     return info.id;
 }
 
-uint64_t memlock_of(int fd) {
-    std::ifstream fdinfo("/proc/self/fdinfo/" + std::to_string(fd));
-    std::string field;
-    while (fdinfo >> field) {
-        if (field == "memlock:") {
-            uint64_t bytes = 0;
-            fdinfo >> bytes;
-            return bytes;
-        }
-    }
-    return 0;
-}
-
 Result<UniqueFd> inner_map(int outer_fd, uint32_t slot) {
     uint32_t id = 0;
     if (bpf_map_lookup_elem(outer_fd, &slot, &id) != 0)
@@ -534,13 +521,26 @@ Status DenySets::reset_counters(uint16_t list) {
 uint64_t DenySets::kernel_memory_bytes() const {
     uint64_t bytes = 0;
     if (auto generation = live())
-        bytes += memlock_of(generation.value().prefixes.get());
+        bytes += map_memory_bytes(generation.value().prefixes.get());
     for (const auto& target : targets_) {
-        bytes += memlock_of(target->maps.filter_fd);
-        bytes += memlock_of(target->maps.lengths_fd);
-        bytes += memlock_of(target->maps.allow.fd());
+        bytes += map_memory_bytes(target->maps.filter_fd);
+        bytes += map_memory_bytes(target->maps.lengths_fd);
+        bytes += map_memory_bytes(target->maps.allow.fd());
     }
     return bytes;
+}
+
+uint64_t map_memory_bytes(int fd) {
+    std::ifstream fdinfo("/proc/self/fdinfo/" + std::to_string(fd));
+    std::string field;
+    while (fdinfo >> field) {
+        if (field == "memlock:") {
+            uint64_t bytes = 0;
+            fdinfo >> bytes;
+            return bytes;
+        }
+    }
+    return 0;
 }
 
 } // namespace flowwall::datapath

@@ -115,4 +115,7 @@ private:
     std::vector<std::unique_ptr<Target>> targets_;
 };
 
+// What the kernel charges for a map (fdinfo's `memlock`), 0 when it cannot be read.
+uint64_t map_memory_bytes(int fd);
+
 } // namespace flowwall::datapath
